@@ -1,0 +1,169 @@
+"""Grade a submission: static checks, a sandboxed worker, and the hidden suite in a fresh trusted process.
+
+Each grading run's pytest session lives in its own forked process (pytest warns against running
+twice in one process); the parent keeps torch, pytest and the launcher warm, so a batch of
+submissions pays for imports once. The trusted child writes results to a folder the worker never
+sees, and the parent reads them even when the child dies halfway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import secrets
+import signal
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from quizgen.bank.models import Bank, Question
+from quizgen.errors import UnusableSubmission
+from quizgen.grading.proxy import Launcher, Submission, SubmissionFailure, SubmissionLoadError, WorkerLimits, kill_worker
+from quizgen.grading.report import Report, TestResult
+from quizgen.grading.static import CheckedSource, check_source, read_source
+from quizgen.paths import solutions_dir, user_home
+
+SUITE_FILE = "test_hidden.py"
+REFERENCE_FILE = "reference.py"
+SUITE_SLACK_S = 30.0
+
+
+def suite_folder(question: Question) -> Path:
+    folder = solutions_dir() / question.folder_name
+    if not (folder / SUITE_FILE).is_file():
+        raise UnusableSubmission(f"question {question.id} has no hidden suite ({folder / SUITE_FILE} is missing)")
+    return folder
+
+
+def load_reference(question: Question):
+    """The reference kernels as a module (trusted side only)."""
+    path = suite_folder(question) / REFERENCE_FILE
+    name = f"quizgen_reference_{question.id}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def worker_limits(question: Question, device: str) -> WorkerLimits:
+    coding = question.coding
+    return WorkerLimits(call_seconds=coding.time_limit_s, total_seconds=max(60.0, 4 * coding.time_limit_s),
+                        memory_mb=coding.memory_limit_mb, device=device)
+
+
+@contextmanager
+def grading_launcher(extra_hidden: list[Path] = ()):
+    """A launcher for a grading session; hides the solutions, the user's data and ``extra_hidden``."""
+    launcher = Launcher(hide=[solutions_dir(), user_home(), *extra_hidden])
+    try:
+        yield launcher
+    finally:
+        launcher.close()
+
+
+def _run_suite_in_child(checked: CheckedSource, launcher: Launcher, limits: WorkerLimits, results: Path,
+                        seed: int) -> None:
+    """Body of the forked trusted process. Never returns."""
+    code = 0
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        if not os.environ.get("QUIZGEN_DEBUG"):
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+        import pytest
+
+        from quizgen.grading.plugin import GradingPlugin
+
+        question = checked.question
+        folder = suite_folder(question)
+        submission = Submission(launcher, checked.source, question.coding.functions, limits, checked.display_name)
+        plugin = GradingPlugin(submission, load_reference(question), results, seed, limits.device)
+        try:
+            pytest.main([str(folder / SUITE_FILE), "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+                         "--rootdir", str(folder), "-o", "python_files=test_*.py", "--noconftest",
+                         "-W", "ignore"], plugins=[plugin])
+        finally:
+            submission.close()
+    except BaseException:  # noqa: BLE001 - the parent reports what was written before this
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _read_results(path: Path) -> list[TestResult]:
+    tests = []
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                tests.append(TestResult.model_validate({k: v for k, v in json.loads(line).items() if k != "time"}))
+    return tests
+
+
+def grade_checked(checked: CheckedSource, launcher: Launcher, *, device: str = "cpu", seed: int | None = None) -> Report:
+    """Grade a statically checked source. The returned report is never partial without saying so."""
+    import torch  # noqa: F401 - imported before forking so each trusted child inherits it
+
+    question = checked.question
+    seed = secrets.randbits(31) if seed is None else seed
+    limits = worker_limits(question, device)
+    start = time.monotonic()
+    base = Report(question_id=question.id, file=checked.display_name, device=device, seed=seed,
+                  file_sha256=hashlib.sha256(checked.source.encode()).hexdigest(),
+                  isolation=_describe(launcher.isolation))
+    probe = Submission(launcher, checked.source, question.coding.functions, limits, checked.display_name)
+    try:
+        probe.load()
+    except SubmissionLoadError as exc:
+        return base.model_copy(update={"gradable": False, "message": f"{checked.display_name}: {exc}",
+                                       "seconds": time.monotonic() - start})
+    except SubmissionFailure as exc:
+        return base.model_copy(update={"gradable": False, "message": f"{checked.display_name}: loading failed: {exc}",
+                                       "seconds": time.monotonic() - start})
+    finally:
+        probe.close()
+    with tempfile.TemporaryDirectory(prefix="quizgen-results-") as tmp:
+        results = Path(tmp) / "results.jsonl"
+        results.touch()
+        pid = os.fork()
+        if pid == 0:
+            _run_suite_in_child(checked, launcher, limits, results, seed)
+        deadline = time.monotonic() + limits.total_seconds + SUITE_SLACK_S
+        status = None
+        while time.monotonic() < deadline:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.01)
+        else:
+            kill_worker(pid)
+            os.waitpid(pid, 0)
+        tests = _read_results(results)
+    message = ""
+    if status is None:
+        message = "grading stopped at its overall time limit; tests not reached are missing"
+    elif not tests:
+        message = "the hidden suite produced no results (a grader bug: please report it)"
+    return base.model_copy(update={"tests": tests, "message": message, "seconds": time.monotonic() - start})
+
+
+def _describe(isolation: dict) -> str:
+    if isolation.get("mode") == "strong":
+        return f"strong ({', '.join(isolation.get('namespaces', []))} namespaces, {len(isolation.get('hidden_paths', []))} paths hidden)"
+    return f"degraded: {isolation.get('reason', 'unknown')}"
+
+
+def check_file(path: Path, bank: Bank, question_id: int | None) -> CheckedSource:
+    return check_source(read_source(path), path.name, bank, question_id)
+
+
+def grade_file(path: Path, bank: Bank, question_id: int | None = None, *, device: str = "cpu",
+               seed: int | None = None) -> Report:
+    """The one-call API: check, launch, grade. Raises UnusableSubmission for a file that cannot be graded."""
+    checked = check_file(path, bank, question_id)
+    with grading_launcher([path.resolve().parent]) as launcher:
+        return grade_checked(checked, launcher, device=device, seed=seed)
