@@ -24,7 +24,7 @@ class Pitfall(Strict):
 class Reference(Strict):
     title: str = Field(min_length=1)
     authors: str = Field(min_length=1)
-    year: int = Field(ge=1950, le=2100)
+    year: int = Field(ge=1800, le=2100)
     url: HttpUrl
 
 

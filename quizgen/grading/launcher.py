@@ -68,7 +68,7 @@ def _current_vm_bytes() -> int:
 def _supervise(channel: socket.socket, request: dict, isolation: sandbox.Isolation, hidden: list[Path]) -> None:
     """Runs in the forked supervisor: fork the worker, report its pid, wait, clean up. Never returns."""
     sandbox.set_parent_death_signal()
-    private_dir = Path(tempfile.mkdtemp(prefix="quizgen-worker-"))
+    private_dir = Path(tempfile.mkdtemp(prefix="worker-", dir=request["workdir"]))
     in_pid_namespace = sandbox.enter_pid_namespace(isolation)
     go_read, go_write = os.pipe()
     pid = os.fork()
@@ -123,7 +123,8 @@ def main(control_fd: int, config: dict) -> None:
 
     harnesses.preload()
     _warm_up()
-    hidden = [Path(p) for p in config.get("hide", [])]
+    workdir = Path(tempfile.mkdtemp(prefix="quizgen-workers-"))
+    hidden = sandbox.hideable([Path(p) for p in config.get("hide", [])], keep=[workdir])
     sandbox.hide_paths(isolation, hidden)
     control.send(json.dumps({"status": "ready", "isolation": isolation.__dict__}).encode())
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped by the kernel
@@ -131,10 +132,10 @@ def main(control_fd: int, config: dict) -> None:
         try:
             message, fds, _, _ = socket.recv_fds(control, 1 << 16, 1)
         except OSError:
-            return
+            break
         if not message:
-            return
-        request = json.loads(message)
+            break
+        request = json.loads(message) | {"workdir": str(workdir)}
         channel = socket.socket(fileno=fds[0])
         if os.fork() == 0:
             control.close()
@@ -144,6 +145,7 @@ def main(control_fd: int, config: dict) -> None:
             finally:
                 os._exit(5)
         channel.close()
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

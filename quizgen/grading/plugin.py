@@ -30,23 +30,24 @@ def _short_name(nodeid: str) -> str:
 
 class GradingPlugin:
     def __init__(self, submission: Submission, reference, results_path: Path, base_seed: int, device: str):
-        self.submission, self.reference = submission, reference
-        self.results_path, self.base_seed, self.device = results_path, base_seed, device
+        # Underscored: the fixtures below take the plain names, and pytest reads them off this object.
+        self._submission, self._reference, self._device = submission, reference, device
+        self.base_seed = base_seed
         self._weights: dict[str, float] = {}
         self._out = results_path.open("a", encoding="utf-8")
 
     # -- fixtures -----------------------------------------------------------------------------
     @pytest.fixture
     def submission(self) -> Submission:
-        return self.submission
+        return self._submission
 
     @pytest.fixture
     def reference(self):
-        return self.reference
+        return self._reference
 
     @pytest.fixture
     def device(self) -> str:
-        return self.device
+        return self._device
 
     @pytest.fixture
     def rng(self, request) -> torch.Generator:

@@ -8,6 +8,7 @@ sees, and the parent reads them even when the child dies halfway.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import importlib.util
 import json
@@ -75,6 +76,7 @@ def _run_suite_in_child(checked: CheckedSource, launcher: Launcher, limits: Work
         if not os.environ.get("QUIZGEN_DEBUG"):
             os.dup2(devnull, 1)
             os.dup2(devnull, 2)
+        os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # third-party plugins have no say in a grade
         import pytest
 
         from quizgen.grading.plugin import GradingPlugin
@@ -86,7 +88,8 @@ def _run_suite_in_child(checked: CheckedSource, launcher: Launcher, limits: Work
         try:
             pytest.main([str(folder / SUITE_FILE), "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
                          "--rootdir", str(folder), "-o", "python_files=test_*.py", "--noconftest",
-                         "-W", "ignore"], plugins=[plugin])
+                         "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:faulthandler",
+                         "-W", "ignore", "--tb=no", "-o", "markers=points: weight of a test"], plugins=[plugin])
         finally:
             submission.close()
     except BaseException:  # noqa: BLE001 - the parent reports what was written before this
@@ -129,6 +132,7 @@ def grade_checked(checked: CheckedSource, launcher: Launcher, *, device: str = "
     with tempfile.TemporaryDirectory(prefix="quizgen-results-") as tmp:
         results = Path(tmp) / "results.jsonl"
         results.touch()
+        gc.freeze()  # the child's collections then skip the parent's (torch-sized) heap
         pid = os.fork()
         if pid == 0:
             _run_suite_in_child(checked, launcher, limits, results, seed)

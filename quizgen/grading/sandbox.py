@@ -91,16 +91,23 @@ def enter_namespaces(disabled_reason: str | None = None) -> Isolation:
     return Isolation(mode="strong", namespaces=["user", "network", "mount"])
 
 
+def hideable(paths: list[Path], keep: list[Path]) -> list[Path]:
+    """The folders that can be hidden without hiding Python, torch, quizgen or ``keep`` themselves."""
+    needed = [Path(sys.prefix).resolve(), Path(__file__).resolve().parents[1], *(k.resolve() for k in keep)]
+    needed += [Path(p).resolve() for p in sys.path if p and Path(p).is_dir()]
+    out = []
+    for path in paths:
+        path = path.resolve()
+        if path.is_dir() and not any(n == path or path in n.parents for n in needed):
+            out.append(path)
+    return out
+
+
 def hide_paths(isolation: Isolation, paths: list[Path]) -> None:
     """Cover each folder with an empty read-only tmpfs (strong mode only)."""
     if isolation.mode != "strong":
         return
-    needed = [Path(sys.prefix).resolve(), Path(__file__).resolve().parents[1]]
-    needed += [Path(p).resolve() for p in sys.path if p and Path(p).is_dir()]
     for path in paths:
-        path = path.resolve()
-        if not path.is_dir() or any(n == path or path in n.parents for n in needed):
-            continue  # hiding it would hide Python, torch or quizgen itself
         try:
             _mount("tmpfs", str(path), "tmpfs", MS_RDONLY, "size=4k,mode=000")
             isolation.hidden_paths.append(str(path))

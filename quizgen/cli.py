@@ -1,0 +1,281 @@
+"""The `quiz` command. Commands only parse, call one service and render; browsing never imports torch."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from quizgen.bank import load_bank
+from quizgen.errors import QuizgenError, UnusableSubmission
+
+
+class UnusableInput(click.ClickException):
+    """A file or argument that cannot be used at all: exit code 2, as for a usage error."""
+
+    exit_code = 2
+
+
+def _bank():
+    try:
+        return load_bank()
+    except QuizgenError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _question(bank, question_id: int):
+    try:
+        return bank.get(question_id)
+    except QuizgenError as exc:
+        raise UnusableInput(str(exc)) from None
+
+
+def _store():
+    from quizgen.store import open_store
+
+    try:
+        store = open_store()
+    except QuizgenError as exc:
+        raise click.ClickException(str(exc)) from None
+    for notice in store.notices:
+        click.echo(f"Warning: {notice}", err=True)
+    return store
+
+
+def _out():
+    from quizgen.ui import console
+
+    return console()
+
+
+@click.group()
+@click.version_option(package_name="quizgen")
+def cli() -> None:
+    """quizgen: study and practise LLM-architecture interview questions 51-65.
+
+    \b
+    Start with:  quiz list            browse the questions
+                 quiz start --topic moe   concept quiz, then a coding stub
+                 quiz submit moe.py   grade your implementation
+    """
+
+
+@cli.command("list")
+@click.option("--topic", help="Only questions with this topic slug (see `quiz topics`).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_questions(topic: str | None, as_json: bool) -> None:
+    """List the questions. Example: quiz list --topic quantization"""
+    bank = _bank()
+    questions = bank.by_topic(topic)
+    if topic and not questions:
+        raise UnusableInput(f"no question has topic '{topic}'; see `quiz topics`")
+    if as_json:
+        click.echo(json.dumps([{"id": q.id, "slug": q.slug, "title": q.title, "topics": q.topics,
+                                "difficulty": q.difficulty, "concepts": len(q.concepts),
+                                "functions": q.coding.functions if q.coding else []} for q in questions], indent=2))
+        return
+    from quizgen.ui import questions_table
+
+    _out().print(questions_table(questions))
+
+
+@cli.command()
+def topics() -> None:
+    """List topic slugs with their questions. Example: quiz topics"""
+    from quizgen.ui import topics_table
+
+    _out().print(topics_table(_bank()))
+
+
+@cli.command()
+@click.argument("question_id", type=int)
+def show(question_id: int) -> None:
+    """Show a question: corrected answer, pitfalls, references. Example: quiz show 52"""
+    from quizgen.ui import show_question
+
+    show_question(_out(), _question(_bank(), question_id))
+
+
+def _write_stub(question, path: Path | None, force: bool) -> Path:
+    path = path or Path(question.coding.stub_file)
+    if path.exists() and not force:
+        raise UnusableInput(f"{path} already exists; not overwritten (use --force, or -o another name)")
+    path.write_text(question.coding.stub, encoding="utf-8")
+    return path
+
+
+@cli.command()
+@click.argument("question_id", type=int)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the stub.")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def stub(question_id: int, output: Path | None, force: bool) -> None:
+    """Write a question's coding stub. Example: quiz stub 52 -o moe.py"""
+    question = _question(_bank(), question_id)
+    if question.coding is None:
+        raise UnusableInput(f"question {question_id} has no coding task")
+    path = _write_stub(question, output, force)
+    click.echo(f"Wrote {path}. Implement {', '.join(question.coding.functions)}, then run: quiz submit {path}")
+
+
+@cli.command()
+@click.option("--topic", required=True, help="Topic slug or question slug, e.g. moe (see `quiz topics`).")
+@click.option("--no-stub", is_flag=True, help="Do not write the coding stub at the end.")
+def start(topic: str, no_stub: bool) -> None:
+    """Run a concept quiz on a topic, then write the coding stub. Example: quiz start --topic moe"""
+    from quizgen.quiz.session import EndOfInput, run_session
+
+    bank = _bank()
+    questions = bank.by_topic(topic)
+    if not questions:
+        raise UnusableInput(f"no question has topic '{topic}'; see `quiz topics`")
+    store = _store()
+    out = _out()
+
+    def ask(prompt: str) -> str:
+        try:
+            return click.prompt(prompt, default="", show_default=False, prompt_suffix=": ")
+        except (click.Abort, EOFError):
+            raise EndOfInput from None
+
+    def record(question, item, verdict) -> None:
+        store.record_concept_answer(question.id, item.id, item.kind, verdict.response, verdict.correct)
+
+    out.print(f"{sum(len(q.concepts) for q in questions)} items on '{topic}'. Type q to stop; answers are saved as you go.")
+    try:
+        result = run_session(questions, ask, out.print, record)
+    except EndOfInput:
+        out.print("\nStopped. Your answers so far are saved (`quiz progress`).")
+        return
+    out.print(f"\n[bold]{result.correct} / {result.asked} right.[/bold]")
+    if no_stub:
+        return
+    for question in questions:
+        if question.coding is None:
+            continue
+        path = Path(question.coding.stub_file)
+        if path.exists():
+            out.print(f"{path} already exists (kept as is). Grade it with: quiz submit {path}")
+        else:
+            _write_stub(question, path, force=False)
+            out.print(f"Wrote the coding stub {path}: implement {', '.join(question.coding.functions)}, "
+                      f"then run: quiz submit {path}")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--question", "question_id", type=int, help="Question number (default: the stub's header line).")
+@click.option("--json", "as_json", is_flag=True, help="Print Gradescope's results.json instead of the report.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--seed", type=int, help="Replay the random cases of an earlier run.")
+def submit(file: Path, question_id: int | None, as_json: bool, device: str, seed: int | None) -> None:
+    """Grade FILE against the question's hidden tests. Example: quiz submit moe.py
+
+    Exit status: 0 every test passed, 1 some failed, 2 the file or the arguments are unusable.
+    """
+    from quizgen.grading.runner import check_file, grade_checked, grading_launcher
+
+    bank = _bank()
+    try:
+        checked = check_file(file, bank, question_id)
+    except UnusableSubmission as exc:
+        raise UnusableInput(str(exc)) from None
+    if device == "cuda":
+        _require_cuda()
+    if not as_json:
+        click.echo(f"Grading {file} as question {checked.question.id} ({checked.question.slug})…", err=True)
+    with grading_launcher([file.resolve().parent]) as launcher:
+        try:
+            report = grade_checked(checked, launcher, device=device, seed=seed)
+        except UnusableSubmission as exc:
+            raise UnusableInput(str(exc)) from None
+    store = _store()
+    if report.gradable:
+        store.record_attempt(report)
+    if as_json:
+        click.echo(json.dumps(report.to_gradescope(), indent=2))
+    else:
+        from quizgen.ui import render_report
+
+        render_report(_out(), report)
+    sys.exit(0 if report.all_passed else 1 if report.gradable else 2)
+
+
+def _require_cuda() -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        raise UnusableInput("--device cuda: no CUDA device is available here")
+
+
+@cli.command()
+@click.argument("question_id", type=int)
+def hint(question_id: int) -> None:
+    """Show the next hint for a coding task (each call reveals one more). Example: quiz hint 52"""
+    question = _question(_bank(), question_id)
+    hints = question.coding.hints if question.coding else []
+    if not hints:
+        raise UnusableInput(f"question {question_id} has no hints")
+    store = _store()
+    index = min(store.hints_used(question_id), len(hints) - 1)
+    store.record_hint(question_id, index)
+    click.echo(f"Hint {index + 1}/{len(hints)} for question {question_id}: {hints[index]}")
+
+
+@cli.command()
+def progress() -> None:
+    """Show your attempts, best scores and concept answers. Example: quiz progress"""
+    from quizgen.ui import progress_table
+
+    rows = _store().summary()
+    if not rows:
+        click.echo("No progress yet: try `quiz start --topic moe`.")
+        return
+    _out().print(progress_table(rows, _bank()))
+
+
+@cli.command()
+@click.argument("question_ids", type=int, nargs=-1)
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--seed", type=int, help="Fix the random cases (default: fresh seeds, printed).")
+@click.option("-v", "--verbose", is_flag=True, help="List every known-wrong implementation and the test that caught it.")
+def validate(question_ids: tuple[int, ...], device: str, seed: int | None, verbose: bool) -> None:
+    """Check the grading itself: reference 100, stub 0, every known-wrong file rejected.
+
+    Example: quiz validate 52   (no number: the whole bank). Exits 1 if any check fails.
+    """
+    from rich.table import Table
+
+    from quizgen.grading.runner import grading_launcher
+    from quizgen.grading.validate import validate_task
+
+    bank = _bank()
+    questions = [_question(bank, i) for i in question_ids] if question_ids else [q for q in bank.questions if q.coding]
+    if device == "cuda":
+        _require_cuda()
+    out = _out()
+    table = Table(title=f"quiz validate ({device})", title_justify="left")
+    for col in ("task", "reference", "stub", "wrong rejected", "time", "problems"):
+        table.add_column(col, overflow="fold")
+    results = []
+    with grading_launcher() as launcher:
+        for question in questions:
+            result = validate_task(question, launcher, device=device, seed=seed)
+            results.append(result)
+            ref = f"{result.reference.score:g}" if result.reference else "-"
+            stub_score = f"{result.stub.score:g}" if result.stub else "-"
+            rejected = f"{sum(m.rejected for m in result.mutants)}/{len(result.mutants)}"
+            table.add_row(f"{question.id} {question.slug}", ref, stub_score, rejected, f"{result.seconds:.1f} s",
+                          "[green]ok[/green]" if result.ok else "[red]" + "; ".join(result.problems) + "[/red]")
+            if verbose:
+                for m in result.mutants:
+                    out.print(f"  {question.id} {m.file}: {'rejected' if m.rejected else 'PASSED'} "
+                              f"(score {m.score:g}; first failing: {m.detail})")
+        out.print(table)
+        out.print(f"isolation: {launcher.isolation.get('mode')}; seed: {seed if seed is not None else 'fresh per task'}")
+    sys.exit(0 if all(r.ok for r in results) else 1)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,1 @@
+"""Concept items: scoring answers and the interactive terminal session."""

@@ -1,0 +1,125 @@
+"""Opening the database safely, and the few reads and writes the rest of quizgen needs.
+
+Two processes may write at once (two `quiz submit`, a batch run): WAL mode plus a busy timeout on
+the sqlite3 connection handed to sqlite-utils. A file that is not a database is moved aside, never
+overwritten, and the user is told where it went.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from quizgen.errors import StoreError
+from quizgen.paths import database_path
+from quizgen.store.migrations import migrations
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class Store:
+    db: Database
+    path: Path
+    notices: list[str] = field(default_factory=list)
+
+    # -- writes ---------------------------------------------------------------------------------
+    def record_attempt(self, report) -> int:
+        row = {
+            "question_id": report.question_id, "file": report.file, "file_sha256": report.file_sha256,
+            "score": report.score, "max_score": report.max_score, "all_passed": report.all_passed,
+            "tests": json.dumps([t.model_dump() for t in report.tests]), "device": report.device,
+            "isolation": report.isolation, "seed": report.seed, "duration_s": round(report.seconds, 3),
+            "created_at": now(),
+        }
+        with self.db.conn:
+            return self.db["attempts"].insert(row).last_pk
+
+    def record_concept_answer(self, question_id: int, item_id: str, kind: str, response: str, correct: bool) -> None:
+        with self.db.conn:
+            self.db["concept_answers"].insert({"question_id": question_id, "item_id": item_id, "kind": kind,
+                                               "response": response, "correct": correct, "created_at": now()})
+
+    def record_hint(self, question_id: int, hint_index: int) -> None:
+        with self.db.conn:
+            self.db["hints_used"].insert({"question_id": question_id, "hint_index": hint_index, "created_at": now()})
+
+    # -- reads ----------------------------------------------------------------------------------
+    def attempts(self, question_id: int | None = None) -> list[dict]:
+        where, args = ("question_id = ?", [question_id]) if question_id is not None else (None, None)
+        return list(self.db["attempts"].rows_where(where, args, order_by="id"))
+
+    def best_attempt(self, question_id: int) -> dict | None:
+        rows = list(self.db["attempts"].rows_where("question_id = ?", [question_id],
+                                                   order_by="score desc, id desc", limit=1))
+        return rows[0] if rows else None
+
+    def concept_answers(self, question_id: int | None = None) -> list[dict]:
+        where, args = ("question_id = ?", [question_id]) if question_id is not None else (None, None)
+        return list(self.db["concept_answers"].rows_where(where, args, order_by="id"))
+
+    def hints_used(self, question_id: int) -> int:
+        rows = list(self.db.execute("select max(hint_index) from hints_used where question_id = ?", [question_id]))
+        return 0 if rows[0][0] is None else rows[0][0] + 1
+
+    def summary(self) -> list[dict]:
+        """Per question: attempts, best score, concept answers and how many were right."""
+        sql = """
+        with ids as (select question_id from attempts union select question_id from concept_answers),
+             a as (select question_id, count(*) n, max(score) best, max(all_passed) solved from attempts group by 1),
+             c as (select question_id, count(*) n, sum(correct) n_correct from concept_answers group by 1)
+        select ids.question_id, coalesce(a.n, 0) attempts, a.best best_score, coalesce(a.solved, 0) solved,
+               coalesce(c.n, 0) answers, coalesce(c.n_correct, 0) correct
+        from ids left join a using (question_id) left join c using (question_id)
+        order by 1
+        """
+        cursor = self.db.execute(sql)
+        cols = [d[0] for d in cursor.description]
+        return [dict(zip(cols, r)) for r in cursor.fetchall()]
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA quick_check").fetchall()  # raises DatabaseError on a file that is not a database
+    return conn
+
+
+def open_store(path: Path | None = None) -> Store:
+    """Open (creating and migrating as needed) the progress database."""
+    path = path or database_path()
+    notices = []
+    try:
+        conn = _connect(path)
+        rows = conn.execute("PRAGMA quick_check").fetchall()
+        if rows and rows[0][0] != "ok":
+            raise sqlite3.DatabaseError(f"integrity check: {rows[0][0]}")
+    except sqlite3.OperationalError as exc:
+        raise StoreError(f"{path}: cannot open the progress database ({exc}); is another program holding it?") from None
+    except sqlite3.DatabaseError as exc:
+        aside = path.with_name(f"{path.name}.corrupt-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
+        path.rename(aside)
+        for suffix in ("-wal", "-shm"):
+            side = path.with_name(path.name + suffix)
+            if side.exists():
+                side.rename(aside.with_name(aside.name + suffix))
+        notices.append(f"{path} was not a readable database ({exc}); it was moved to {aside} untouched, "
+                       "and a new one was started")
+        conn = _connect(path)
+    db = Database(conn)
+    try:
+        if db.journal_mode != "wal":
+            db.enable_wal()
+        migrations.apply(db)
+    except sqlite3.OperationalError as exc:
+        raise StoreError(f"{path}: cannot prepare the progress database ({exc})") from None
+    return Store(db, path, notices)

@@ -1,0 +1,93 @@
+"""Terminal rendering with rich: tables for browsing and progress, and the grading report."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from quizgen.bank.models import Bank, Question
+
+STATUS_STYLE = {"passed": ("✓", "green"), "failed": ("✗", "red"), "error": ("!", "red"), "timeout": ("⏱", "red"),
+                "out-of-memory": ("M", "red"), "skipped": ("-", "yellow"), "grader-error": ("?", "magenta")}
+
+
+def console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def questions_table(questions: list[Question]) -> Table:
+    table = Table(title="quizgen: questions", title_justify="left")
+    for col in ("id", "slug", "title", "topics", "difficulty", "items"):
+        table.add_column(col, overflow="fold")
+    for q in questions:
+        table.add_row(str(q.id), q.slug, q.title, ", ".join(q.topics), q.difficulty, str(len(q.concepts)))
+    return table
+
+
+def topics_table(bank: Bank) -> Table:
+    table = Table(title="quizgen: topics", title_justify="left")
+    table.add_column("topic")
+    table.add_column("questions")
+    for topic, ids in sorted(bank.topics().items()):
+        table.add_row(topic, ", ".join(map(str, ids)))
+    return table
+
+
+def show_question(out: Console, q: Question) -> None:
+    from rich.markdown import Markdown
+
+    out.print(f"[bold]Question {q.id}: {escape(q.title)}[/bold]")
+    out.print(f"[dim]slug {q.slug} · topics {', '.join(q.topics)} · {q.difficulty}[/dim]\n")
+    if q.answer:
+        out.print(Markdown(q.answer))
+    if q.pitfalls:
+        out.print("\n[bold]Pitfalls[/bold]")
+        for p in q.pitfalls:
+            out.print(f"  [red]✗[/red] {escape(p.claim)}\n    [green]→[/green] {escape(p.correction)}")
+    if q.references:
+        out.print("\n[bold]References[/bold]")
+        for r in q.references:
+            out.print(f"  {escape(r.authors)} ({r.year}). {escape(r.title)}. {r.url}")
+    if q.coding:
+        out.print(f"\n[bold]Coding task[/bold]: write {', '.join(f + '()' for f in q.coding.functions)} "
+                  f"— `quiz stub {q.id}` writes the stub, `quiz submit {q.coding.stub_file}` grades it.")
+    out.print(f"[dim]{len(q.concepts)} concept items: `quiz start --topic {q.slug}`[/dim]")
+
+
+def _first_lines(text: str, n: int = 12) -> str:
+    lines = text.strip().splitlines()
+    return "\n".join(lines[:n]) + (f"\n… ({len(lines) - n} more lines; --json shows all)" if len(lines) > n else "")
+
+
+def render_report(out: Console, report) -> None:
+    if not report.gradable:
+        out.print(f"[bold red]Not gradable[/bold red]: {escape(report.message)}")
+        out.print(f"[dim]isolation: {report.isolation}[/dim]")
+        return
+    for t in report.tests:
+        icon, style = STATUS_STYLE.get(t.status, ("?", "white"))
+        out.print(f"[{style}]{icon} {t.status:<8}[/{style}] {t.score:5.1f}/{t.weight:<5.1f} {escape(t.name)}")
+        if t.status != "passed" and t.message:
+            for line in _first_lines(t.message).splitlines():
+                out.print(f"      [dim]{escape(line)}[/dim]")
+    passed = sum(t.status == "passed" for t in report.tests)
+    colour = "green" if report.all_passed else "yellow" if report.score else "red"
+    out.print(f"\n[bold {colour}]Score {report.score:.1f} / {report.max_score:.0f}[/bold {colour}]  "
+              f"({passed}/{len(report.tests)} tests passed, {report.seconds:.1f} s, device {report.device}, "
+              f"seed {report.seed})")
+    if report.message:
+        out.print(f"[yellow]{escape(report.message)}[/yellow]")
+    out.print(f"[dim]isolation: {report.isolation}[/dim]")
+
+
+def progress_table(rows: list[dict], bank: Bank) -> Table:
+    titles = {q.id: q.slug for q in bank.questions}
+    table = Table(title="quizgen: your progress", title_justify="left")
+    for col in ("question", "attempts", "best score", "solved", "concept answers", "right"):
+        table.add_column(col)
+    for r in rows:
+        best = "-" if r["best_score"] is None else f"{r['best_score']:.1f}"
+        table.add_row(f"{r['question_id']} {titles.get(r['question_id'], '')}", str(r["attempts"]), best,
+                      "yes" if r["solved"] else "no", str(r["answers"]), str(r["correct"]))
+    return table
