@@ -277,5 +277,34 @@ def validate(question_ids: tuple[int, ...], device: str, seed: int | None, verbo
     sys.exit(0 if all(r.ok for r in results) else 1)
 
 
+@cli.command()
+@click.option("--html", "output", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="The HTML file to write (one self-contained page).")
+@click.option("--topic", help="Only questions with this topic slug (see `quiz topics`).")
+@click.option("--question", "question_ids", type=int, multiple=True, help="Only this question (repeatable).")
+@click.option("--with-solutions", is_flag=True, help="Include the reference solutions of the coding tasks.")
+@click.option("--with-progress", is_flag=True, help="Include your scores, failing tests and wrong answers.")
+def export(output: Path, topic: str | None, question_ids: tuple[int, ...], with_solutions: bool,
+           with_progress: bool) -> None:
+    """Write a printable HTML study sheet. Example: quiz export --html moe.html --topic moe
+
+    The page works offline: formulas are MathML, code is highlighted, and it loads nothing.
+    """
+    from quizgen.export import load_progress, select_questions, write_sheet
+
+    bank = _bank()
+    try:
+        questions = select_questions(bank, topic, question_ids)
+    except QuizgenError as exc:
+        raise UnusableInput(str(exc)) from None
+    progress = load_progress(_store(), [q.id for q in questions]) if with_progress else None
+    subtitle = f"topic {topic}" if topic else ""
+    try:
+        path = write_sheet(output, questions, with_solutions=with_solutions, progress=progress, subtitle=subtitle)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
+    click.echo(f"Wrote {path}: {len(questions)} question{'' if len(questions) == 1 else 's'}.")
+
+
 def main() -> None:
     cli()

@@ -13,6 +13,9 @@ from quizgen.errors import BankError
 from quizgen.paths import questions_dir
 
 
+_FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML was built with it
+
+
 def _line_of(node: yaml.Node | None, loc: tuple) -> int | None:
     """The 1-based line of the YAML node at pydantic's error location, or of its nearest parent."""
     line = node.start_mark.line + 1 if node is not None else None
@@ -48,8 +51,7 @@ def load_question(path: Path) -> Question:
     except UnicodeDecodeError as exc:
         raise BankError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_FastLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f":{mark.line + 1}" if mark else ""
@@ -59,6 +61,7 @@ def load_question(path: Path) -> Question:
     try:
         question = Question.model_validate(data)
     except ValidationError as exc:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)  # only now: the node tree carries line numbers
         lines = []
         for err in exc.errors():
             line = _line_of(root, err["loc"])

@@ -30,7 +30,7 @@ from quizgen.paths import solutions_dir, user_home
 
 SUITE_FILE = "test_hidden.py"
 REFERENCE_FILE = "reference.py"
-SUITE_SLACK_S = 30.0
+DEADLINE_SLACK_S = 1.5  # after the budget: time for the trusted child to write its last result
 
 
 def suite_folder(question: Question) -> Path:
@@ -42,7 +42,9 @@ def suite_folder(question: Question) -> Path:
 
 def load_reference(question: Question):
     """The reference kernels as a module (trusted side only)."""
-    path = suite_folder(question) / REFERENCE_FILE
+    path = solutions_dir() / question.folder_name / REFERENCE_FILE
+    if not path.is_file():
+        raise UnusableSubmission(f"question {question.id} has no reference ({path} is missing)")
     name = f"quizgen_reference_{question.id}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -68,7 +70,7 @@ def grading_launcher(extra_hidden: list[Path] = ()):
 
 
 def _run_suite_in_child(checked: CheckedSource, launcher: Launcher, limits: WorkerLimits, results: Path,
-                        seed: int) -> None:
+                        seed: int, deadline: float) -> None:
     """Body of the forked trusted process. Never returns."""
     code = 0
     try:
@@ -76,6 +78,7 @@ def _run_suite_in_child(checked: CheckedSource, launcher: Launcher, limits: Work
         if not os.environ.get("QUIZGEN_DEBUG"):
             os.dup2(devnull, 1)
             os.dup2(devnull, 2)
+            sys.stdout = sys.stderr = open(os.devnull, "w")  # also when an outer pytest captured them
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # third-party plugins have no say in a grade
         import pytest
 
@@ -83,7 +86,8 @@ def _run_suite_in_child(checked: CheckedSource, launcher: Launcher, limits: Work
 
         question = checked.question
         folder = suite_folder(question)
-        submission = Submission(launcher, checked.source, question.coding.functions, limits, checked.display_name)
+        submission = Submission(launcher, checked.source, question.coding.functions, limits, checked.display_name,
+                                deadline=deadline)
         plugin = GradingPlugin(submission, load_reference(question), results, seed, limits.device)
         try:
             pytest.main([str(folder / SUITE_FILE), "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
@@ -107,18 +111,21 @@ def _read_results(path: Path) -> list[TestResult]:
     return tests
 
 
-def grade_checked(checked: CheckedSource, launcher: Launcher, *, device: str = "cpu", seed: int | None = None) -> Report:
+def grade_checked(checked: CheckedSource, launcher: Launcher, *, device: str = "cpu", seed: int | None = None,
+                  limits: WorkerLimits | None = None) -> Report:
     """Grade a statically checked source. The returned report is never partial without saying so."""
     import torch  # noqa: F401 - imported before forking so each trusted child inherits it
 
     question = checked.question
     seed = secrets.randbits(31) if seed is None else seed
-    limits = worker_limits(question, device)
+    limits = limits or worker_limits(question, device)
     start = time.monotonic()
+    deadline = start + limits.total_seconds  # one budget for the whole grading, worker starts included
     base = Report(question_id=question.id, file=checked.display_name, device=device, seed=seed,
                   file_sha256=hashlib.sha256(checked.source.encode()).hexdigest(),
                   isolation=_describe(launcher.isolation))
-    probe = Submission(launcher, checked.source, question.coding.functions, limits, checked.display_name)
+    probe = Submission(launcher, checked.source, question.coding.functions, limits, checked.display_name,
+                       deadline=deadline)
     try:
         probe.load()
     except SubmissionLoadError as exc:
@@ -135,10 +142,9 @@ def grade_checked(checked: CheckedSource, launcher: Launcher, *, device: str = "
         gc.freeze()  # the child's collections then skip the parent's (torch-sized) heap
         pid = os.fork()
         if pid == 0:
-            _run_suite_in_child(checked, launcher, limits, results, seed)
-        deadline = time.monotonic() + limits.total_seconds + SUITE_SLACK_S
+            _run_suite_in_child(checked, launcher, limits, results, seed, deadline)
         status = None
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline + DEADLINE_SLACK_S:
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
                 break

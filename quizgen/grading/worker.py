@@ -27,6 +27,30 @@ MAX_TRACEBACK_CHARS = 3000
 MODULE_NAME = "submission"
 
 
+class BoundedEcho(io.TextIOBase):
+    """Keeps the first MAX_ECHO_CHARS of what the submission prints; the rest is counted, not stored."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._kept = 0
+        self._dropped = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        room = MAX_ECHO_CHARS - self._kept
+        if room > 0:
+            self._parts.append(text[:room])
+            self._kept += min(room, len(text))
+        self._dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def getvalue(self) -> str:
+        tail = f"\n... [{self._dropped} more characters of output cut]" if self._dropped else ""
+        return "".join(self._parts) + tail
+
+
 def _capped(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + f"\n... [{len(text) - limit} more characters cut]"
 
@@ -102,7 +126,7 @@ def _call(module, header: dict, blob: bytes, device: str) -> tuple[dict, bytes]:
     before = _snapshot((args, kwargs))
     names = [f"argument {i + 1}" for i in range(len(args))] + [f"argument '{k}'" for k in kwargs]
     harness = header.get("harness")
-    echo = io.StringIO()
+    echo = BoundedEcho()
     start = time.perf_counter()
     tracer = CallTracer()
     try:
@@ -136,7 +160,7 @@ def serve(channel, private_dir: Path, device: str) -> None:
     """Load the submission sent first on ``channel``, then answer calls until told to stop."""
     header, blob = recv_frame(channel)
     source = blob.decode("utf-8")
-    echo = io.StringIO()
+    echo = BoundedEcho()
     try:
         with contextlib.redirect_stdout(echo), contextlib.redirect_stderr(echo):
             module, filename = _load_submission(source, private_dir)

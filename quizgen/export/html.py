@@ -1,0 +1,166 @@
+"""The study sheet: one self-contained HTML file rendered from templates/ with Jinja2.
+
+Self-contained means no request of any kind when the file is opened: the CSS is inlined, fonts are
+the system's, formulas are MathML, code is highlighted ahead of time, there is no script, and a
+Content-Security-Policy forbids loading anything. Autoescaping is on, so text from a question file is
+always shown, never run; the only HTML that bypasses it comes from ``quizgen.export.markup``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from markupsafe import Markup
+
+from quizgen.bank.models import Bank, Question
+from quizgen.errors import QuizgenError
+from quizgen.export import markup
+from quizgen.export.cache import FragmentCache, default_cache_path
+from quizgen.export.progress import QuestionProgress, parse_time
+from quizgen.paths import solutions_dir, templates_dir
+
+SHEET_TEMPLATE = "sheet.html"
+SHEET_CSS = "sheet.css"
+KIND_LABELS = {"choice": "Single choice", "multi": "Multiple choice", "numeric": "Numeric",
+               "flashcard": "Flashcard"}
+
+
+@dataclass(frozen=True)
+class ReferenceSolution:
+    """The reference kernels of a question, or where they would be if they existed yet."""
+
+    relative_path: str
+    source: str | None
+
+
+def select_questions(bank: Bank, topic: str | None = None, question_ids: Sequence[int] = ()) -> list[Question]:
+    """The questions to export, in id order: those with ``topic`` (if given) among ``question_ids`` (if given)."""
+    questions = bank.by_topic(topic)
+    if topic and not questions:
+        raise QuizgenError(f"no question has topic '{topic}'; see `quiz topics`")
+    if question_ids:
+        wanted = {bank.get(i).id for i in question_ids}  # an unknown number raises, naming the known ones
+        questions = [q for q in questions if q.id in wanted]
+        if not questions:
+            numbers = ", ".join(str(i) for i in sorted(wanted))
+            raise QuizgenError(f"question {numbers} does not have topic '{topic}'; drop --topic or pick another")
+    return questions
+
+
+def reference_solution(question: Question) -> ReferenceSolution:
+    relative = f"solutions/{question.folder_name}/reference.py"
+    path = solutions_dir() / question.folder_name / "reference.py"
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError):
+        source = None
+    return ReferenceSolution(relative, source)
+
+
+def topic_index(questions: Sequence[Question]) -> list[tuple[str, list[Question]]]:
+    """Each topic with its questions, topics in first-seen order (so by the id of their first question)."""
+    index: dict[str, list[Question]] = {}
+    for q in questions:
+        for t in q.topics:
+            index.setdefault(t, []).append(q)
+    return list(index.items())
+
+
+def contents(questions: Sequence[Question]) -> list[tuple[str, list[Question]]]:
+    """The table of contents: questions grouped under their first (main) topic, each listed once."""
+    groups: dict[str, list[Question]] = {}
+    for q in questions:
+        groups.setdefault(q.topics[0], []).append(q)
+    return list(groups.items())
+
+
+def concept_item(question: Question, item_id: str):
+    """The concept item with this id, or None (the database may name an item since removed from the YAML)."""
+    return next((item for item in question.concepts if item.id == item_id), None)
+
+
+def format_number(value: float) -> str:
+    """A float as written by a person: 27.66, 2, 0.000001 (never 1e-06 or 2.0)."""
+    text = format(Decimal(repr(float(value))), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def format_time(value: str | datetime | None) -> str:
+    moment = parse_time(value) if isinstance(value, str) or value is None else value
+    if moment is None:
+        return str(value or "unknown time")
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _cached(kind: str, render):
+    """A Jinja filter that renders through the export's FragmentCache (the ``fragments`` variable)."""
+    from jinja2 import pass_context
+
+    @pass_context
+    def cached_filter(context, source: str) -> Markup:
+        return context["fragments"].fetch(kind, source or "", render)
+
+    return cached_filter
+
+
+@cache
+def _environment():
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    env = Environment(loader=FileSystemLoader(templates_dir()), autoescape=True, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters.update(md=_cached("md", markup.markdown_block), md_inline=_cached("md-inline", markup.markdown_inline),
+                       python=_cached("python", markup.highlight_python), number=format_number, when=format_time)
+    env.globals.update(kind_labels=KIND_LABELS, concept_item=concept_item)
+    return env
+
+
+@cache
+def _stylesheet() -> Markup:
+    # Our own file, inlined as is; escaping would break CSS selectors such as "a > b".
+    return Markup((templates_dir() / SHEET_CSS).read_text(encoding="utf-8"))
+
+
+def render_sheet(questions: Sequence[Question], *, with_solutions: bool = False,
+                 progress: Mapping[int, QuestionProgress] | None = None, title: str = "Study sheet",
+                 subtitle: str = "", generated: datetime | None = None,
+                 fragment_cache: Path | None | Literal["default"] = "default") -> str:
+    """The whole sheet as one HTML string. ``progress`` (from ``load_progress``) adds the user's state.
+
+    ``fragment_cache``: where rendered Markdown and code are kept between exports (the default is in
+    the user's data dir, ``quizgen.export.cache``); ``None`` renders everything afresh.
+    """
+    generated = generated or datetime.now(timezone.utc)
+    solutions = {q.id: reference_solution(q) for q in questions} if with_solutions else {}
+    fragments = FragmentCache(default_cache_path() if fragment_cache == "default" else fragment_cache)
+    page = _environment().get_template(SHEET_TEMPLATE).render(
+        title=title, subtitle=subtitle, generated=generated, questions=list(questions),
+        toc=contents(questions), topics=topic_index(questions), with_solutions=with_solutions, solutions=solutions,
+        with_progress=progress is not None, progress=progress or {}, fragments=fragments,
+        stylesheet=_stylesheet(), code_css=fragments.fetch("css", "pygments", lambda _: markup.code_css()),
+    )
+    fragments.save()
+    return page
+
+
+def write_sheet(path: Path, questions: Sequence[Question], **options) -> Path:
+    """Render the sheet and write it to ``path`` (its folder is created; the file replaced atomically)."""
+    page = render_sheet(questions, **options)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        partial.write_text(page, encoding="utf-8")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path

@@ -1,0 +1,30 @@
+"""Every test gets its own QUIZGEN_HOME, so no test can touch a real progress database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def quizgen_home(tmp_path_factory, monkeypatch) -> Path:
+    home = tmp_path_factory.mktemp("quizgen-home")
+    monkeypatch.setenv("QUIZGEN_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def runner():
+    from click.testing import CliRunner
+
+    return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def bank():
+    from quizgen.bank import load_bank
+
+    return load_bank()

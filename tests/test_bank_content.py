@@ -1,0 +1,88 @@
+"""The bank's content meets the bar of issue 5, and every numeric answer is recomputed from its formula."""
+
+import re
+
+import pytest
+
+from quizgen.bank.arithmetic import evaluate
+from quizgen.bank.models import ChoiceItem, FlashcardItem, MultiItem, NumericItem
+from quizgen.grading.runner import load_reference
+
+QUESTION_IDS = list(range(51, 66))
+
+
+def _numeric_items(bank):
+    return [(q, item) for q in bank.questions for item in q.concepts if isinstance(item, NumericItem)]
+
+
+@pytest.mark.parametrize("question_id", QUESTION_IDS)
+def test_question_has_complete_content(bank, question_id):
+    q = bank.get(question_id)
+    kinds = [type(i) for i in q.concepts]
+    assert len(q.answer.split()) >= 200, "the corrected answer is missing or too short"
+    assert len(q.pitfalls) >= 3
+    assert len(q.references) >= 2
+    assert len(q.concepts) >= 6
+    assert kinds.count(ChoiceItem) >= 2 and kinds.count(MultiItem) >= 1
+    assert kinds.count(NumericItem) >= 2 and kinds.count(FlashcardItem) >= 1
+    assert len(q.coding.hints) == 3
+
+
+def test_every_numeric_item_says_how_it_is_derived(bank):
+    missing = [f"{q.id}/{i.id}" for q, i in _numeric_items(bank) if i.derivation is None]
+    assert not missing, f"numeric items without a derivation: {missing}"
+
+
+def test_numeric_answers_follow_from_their_formulas(bank):
+    wrong = []
+    for q, item in _numeric_items(bank):
+        d = item.derivation
+        if d.expression is not None:
+            value = evaluate(d.expression)
+        else:
+            value = getattr(load_reference(q), d.function)(**d.args)
+        if abs(float(value) - item.answer) > item.tolerance:
+            wrong.append(f"{q.id}/{item.id}: answer {item.answer}, formula gives {value}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_choice_items_have_one_right_option_and_multi_items_at_least_one(bank):
+    for q in bank.questions:
+        for item in q.concepts:
+            if isinstance(item, ChoiceItem):
+                assert sum(o.correct for o in item.options) == 1, f"{q.id}/{item.id}"
+            if isinstance(item, MultiItem):
+                assert any(o.correct for o in item.options), f"{q.id}/{item.id}"
+
+
+def _normalized(text: str) -> str:
+    return re.sub(r"\W+", " ", text.lower()).strip()
+
+
+def test_no_two_items_repeat(bank):
+    seen = {}
+    for q in bank.questions:
+        for item in q.concepts:
+            key = _normalized(item.prompt)
+            assert key not in seen, f"{q.id}/{item.id} repeats {seen[key]}"
+            seen[key] = f"{q.id}/{item.id}"
+
+
+def test_undisclosed_model_sizes_are_not_quoted_as_facts(bank):
+    answer = bank.get(51).answer.lower()
+    assert "undisclosed" in answer or "not disclosed" in answer or "not public" in answer
+    for rumour in re.finditer(r"1\.[78]\s*t", answer):
+        window = answer[max(0, rumour.start() - 200): rumour.end() + 200]
+        assert "rumo" in window or "unconfirmed" in window or "leak" in window, "a GPT-4 size is quoted as fact"
+
+
+def test_llama_one_size_is_33b_not_30b(bank):
+    answer = bank.get(51).answer
+    assert "33B" in answer
+
+
+def test_arithmetic_evaluator_refuses_anything_but_arithmetic():
+    assert evaluate("2 * (3 + 4) ** 2 / sqrt(4)") == 49.0
+    for bad in ("__import__('os')", "open('x')", "(1).__class__", "[1, 2]"):
+        with pytest.raises(ValueError):
+            evaluate(bad)

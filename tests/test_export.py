@@ -1,0 +1,417 @@
+"""`quiz export --html`: one self-contained, escaped, printable study sheet (issue 6)."""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import subprocess
+import sys
+from datetime import datetime, timezone
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from quizgen.bank.models import Question
+from quizgen.cli import cli
+from quizgen.export import load_progress, render_sheet
+from quizgen.export.cache import FragmentCache
+from quizgen.store import open_store
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = "<script>alert(1)</script>"
+FIXED_TIME = datetime(2025, 1, 2, 3, 4, tzinfo=timezone.utc)
+
+
+def text_of(page: str) -> str:
+    """The page's text as a reader sees it: tags dropped, entities decoded, whitespace collapsed."""
+    return re.sub(r"[ \t\r\n]+", " ", html.unescape(re.sub(r"<[^>]+>", "", page)))
+
+
+def make_question(**fields) -> Question:
+    data = {
+        "id": 999, "slug": "made-up", "title": "A made-up question", "topics": ["testing"], "difficulty": "easy",
+        "answer": "Plain answer.",
+    }
+    data.update(fields)
+    return Question.model_validate(data)
+
+
+class Resources(HTMLParser):
+    """Collects every tag, and the URLs of those that would make the browser fetch something."""
+
+    FETCHING = {"link": "href", "script": "src", "img": "src", "style": "src", "iframe": "src", "source": "src",
+                "video": "src", "audio": "src", "embed": "src", "object": "data", "image": "href", "use": "href",
+                "input": "src", "track": "src", "frame": "src"}
+
+    def __init__(self):
+        super().__init__()
+        self.tags: list[str] = []
+        self.fetched: list[str] = []
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        attrs = dict(attrs)
+        if tag in self.FETCHING and attrs.get(self.FETCHING[tag]):
+            self.fetched.append(f"<{tag}> {attrs[self.FETCHING[tag]]}")
+        if "srcset" in attrs or "background" in attrs or "poster" in attrs:
+            self.fetched.append(f"<{tag}> {attrs}")
+        if tag == "a":
+            self.links.append(attrs.get("href") or "")
+
+
+@pytest.fixture(scope="module")
+def whole_bank_page() -> str:
+    from quizgen.bank import load_bank
+
+    return render_sheet(load_bank().questions, with_solutions=True, generated=FIXED_TIME, fragment_cache=None)
+
+
+# -- the CLI ---------------------------------------------------------------------------------------
+
+def test_export_writes_the_whole_bank_with_contents_and_every_question(runner, bank, tmp_path):
+    out = tmp_path / "sheet.html"
+    result = runner.invoke(cli, ["export", "--html", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"Wrote {out}: {len(bank.questions)} questions."
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    toc = page[page.index('<nav class="toc"'):page.index("</nav>")]
+    text = text_of(page)
+    for q in bank.questions:
+        assert f'href="#q{q.id}"' in toc, f"question {q.id} missing from the contents"
+        assert f'<article class="question" id="q{q.id}">' in page
+        assert text_of(q.title) in text
+        for topic in q.topics:
+            assert f'id="topic-{topic}"' in toc
+    assert page.count('<article class="question"') == len(bank.questions)
+    assert "<math" in page
+
+
+def test_export_filters_by_topic_and_question(runner, tmp_path):
+    out = tmp_path / "moe.html"
+    result = runner.invoke(cli, ["export", "--html", str(out), "--topic", "quantization"])
+    assert result.exit_code == 0, result.output
+    assert "3 questions" in result.output
+    page = out.read_text(encoding="utf-8")
+    assert re.findall(r'<article class="question" id="q(\d+)"', page) == ["55", "59", "60"]
+
+    result = runner.invoke(cli, ["export", "--html", str(out), "--question", "52", "--question", "64"])
+    assert result.exit_code == 0, result.output
+    assert re.findall(r'<article class="question" id="q(\d+)"', out.read_text()) == ["52", "64"]
+
+    result = runner.invoke(cli, ["export", "--html", str(out), "--topic", "moe", "--question", "52"])
+    assert result.output.strip() == f"Wrote {out}: 1 question."
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--topic", "nope"], "no question has topic 'nope'"),
+    (["--question", "99"], "no question 99"),
+    (["--topic", "moe", "--question", "53"], "question 53 does not have topic 'moe'"),
+])
+def test_export_with_an_unusable_selection_is_a_usage_error(runner, tmp_path, args, message):
+    out = tmp_path / "sheet.html"
+    result = runner.invoke(cli, ["export", "--html", str(out), *args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not out.exists()
+
+
+def test_export_requires_html(runner):
+    result = runner.invoke(cli, ["export"])
+    assert result.exit_code == 2 and "--html" in result.output
+
+
+def test_export_into_a_folder_that_is_a_file_is_an_error(runner, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = runner.invoke(cli, ["export", "--html", str(blocker / "sheet.html"), "--question", "52"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: cannot write")
+
+
+def test_export_does_not_import_torch(tmp_path):
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from quizgen.cli import cli\n"
+        f"r = CliRunner().invoke(cli, ['export', '--html', {str(tmp_path / 's.html')!r}, '--with-progress', "
+        "'--with-solutions', '--question', '52'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "print('torch' in sys.modules)\n"
+    )
+    env = {**os.environ, "QUIZGEN_HOME": str(tmp_path / "home")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
+# -- content ---------------------------------------------------------------------------------------
+
+def test_sheet_renders_formulas_as_mathml_inline_and_display():
+    q = make_question(answer="Inline $a^2 + b^2$ and display:\n\n$$\\sum_{i=1}^{N} f_i P_i$$\n\nCosts 5$ or 6$.")
+    page = render_sheet([q], fragment_cache=None)
+    assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline">' in page
+    assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">' in page
+    assert "$" not in text_of(page).replace("Costs 5$ or 6$", "")
+
+
+def test_every_formula_in_the_bank_becomes_mathml(whole_bank_page):
+    assert 'class="math-error"' not in whole_bank_page
+    body = whole_bank_page[whole_bank_page.index("<main>"):]
+    prose = re.sub(r"<math.*?</math>", "", body, flags=re.S)
+    prose = re.sub(r'<div class="highlight">.*?</div>', "", prose, flags=re.S)
+    assert "$" not in text_of(prose), "a $...$ formula was left as text"
+    assert whole_bank_page.count("<math") > 300
+
+
+def test_concept_items_show_their_answers_and_explanations(bank):
+    q52 = bank.get(52)
+    page = render_sheet([q52], fragment_cache=None)
+    text = text_of(page)
+    for item in q52.concepts:
+        assert f'id="q52-{item.id}"' in page
+    # choice and multi: every option, the correct ones marked
+    correct = re.findall(r'<li class="option correct">.*?</li>', page, flags=re.S)
+    assert len(correct) == sum(o.correct for item in q52.concepts if item.kind in ("choice", "multi")
+                               for o in item.options)
+    assert "more total parameters, but about the same number of active parameters per token" in text_of("".join(correct))
+    # numeric: answer, tolerance and unit
+    assert "27.66\u202f% ± 0.5\u202f%" in text
+    assert "± 0.000001" in text and "1e-06" not in text
+    # flashcard: the answer; explanations for all
+    assert "Without it, routing collapses" in text
+    assert "13 / 47 ≈ 0.277" in text
+    assert "Multiple choice" in text and "Flashcard" in text
+
+
+def test_pitfalls_references_and_stub_are_shown(bank):
+    q52 = bank.get(52)
+    page = render_sheet([q52], fragment_cache=None)
+    text = text_of(page)
+    for pitfall in q52.pitfalls:
+        assert text_of(pitfall.claim) in text
+    for ref in q52.references:
+        assert ref.title in text and ref.authors in text and f"({ref.year})" in text
+        assert f'href="{ref.url}"' in page
+    assert '<div class="highlight"><pre>' in page and '<span class="k">def</span>' in page
+    assert "def route_top_k(router_logits: Tensor, k: int, renormalize: bool)" in text
+
+
+def test_code_styles_for_light_and_dark_are_embedded(whole_bank_page):
+    assert ".highlight .k {" in whole_bank_page
+    assert "@media screen and (prefers-color-scheme: dark)" in whole_bank_page
+    assert "@media print" in whole_bank_page
+    print_css = whole_bank_page[whole_bank_page.index("@media print"):]
+    assert "break-before: page" in print_css and "white-space: pre-wrap" in print_css
+
+
+def test_with_solutions_includes_the_reference_kernels(runner, tmp_path):
+    out = tmp_path / "sheet.html"
+    result = runner.invoke(cli, ["export", "--html", str(out), "--question", "52", "--with-solutions"])
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    text = text_of(page)
+    assert "solutions/52_moe/reference.py (reference solution)" in text
+    assert "def _check_k(k: int, num_experts: int) -> None:" in text  # only in the reference, not the stub
+    without = runner.invoke(cli, ["export", "--html", str(out), "--question", "52"])
+    assert without.exit_code == 0 and "_check_k" not in text_of(out.read_text())
+
+
+def test_missing_reference_solution_is_reported_not_fatal():
+    q = make_question(slug="no-such-task", coding={"stub_file": "task.py", "functions": ["f"],
+                                                   "stub": "def f(x):\n    raise NotImplementedError\n"})
+    page = render_sheet([q], with_solutions=True, fragment_cache=None)
+    assert "No reference solution yet: solutions/999_no_such_task/reference.py does not exist." in text_of(page)
+
+
+# -- safety ----------------------------------------------------------------------------------------
+
+def test_question_text_is_escaped_not_run():
+    q = make_question(
+        title=f"Title {SCRIPT}",
+        answer=f"Answer {SCRIPT}\n\n<img src=x onerror=alert(2)>\n\n![pic](https://example.com/pic.png)\n\n"
+               "$\\text{<img src=y onerror=alert(3)>}$ and [bad](javascript:alert(4))",
+        pitfalls=[{"claim": f"claim {SCRIPT}", "correction": f"fix {SCRIPT}"}],
+        references=[{"title": f"T {SCRIPT}", "authors": f"A {SCRIPT}", "year": 2020, "url": "https://example.com/"}],
+        concepts=[{"id": "c1", "kind": "choice", "prompt": f"p {SCRIPT}", "explanation": f"e {SCRIPT}",
+                   "options": [{"text": f"o {SCRIPT}", "correct": True}, {"text": "other"}]},
+                  {"id": "c2", "kind": "flashcard", "prompt": "p", "answer": f"a {SCRIPT}", "explanation": "e"}],
+        coding={"stub_file": "task.py", "functions": ["f"], "hints": [f"h {SCRIPT}"],
+                "stub": f"def f(x):\n    return '{SCRIPT}'\n"},
+    )
+    page = render_sheet([q], with_solutions=True, fragment_cache=None)
+    parsed = Resources()
+    parsed.feed(page)
+    assert "script" not in parsed.tags and "img" not in parsed.tags
+    assert "onerror" not in page.replace("onerror=alert", "")  # only ever as escaped text
+    assert not any(link.startswith("javascript:") for link in parsed.links)
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 10
+    assert text_of(page).count(SCRIPT) >= 10  # shown to the reader, as text
+
+
+def test_sheet_loads_nothing_from_the_network(whole_bank_page):
+    parsed = Resources()
+    parsed.feed(whole_bank_page)
+    assert parsed.fetched == []
+    assert "script" not in parsed.tags
+    assert "@import" not in whole_bank_page and not re.search(r"url\(\s*['\"]?(https?:)?//", whole_bank_page)
+    assert "default-src 'none'" in whole_bank_page  # Content-Security-Policy: nothing may load
+    assert any(link.startswith("https://arxiv.org/") for link in parsed.links)  # references stay links
+
+
+# -- progress --------------------------------------------------------------------------------------
+
+def record_progress():
+    from quizgen.grading.report import Report, TestResult
+
+    store = open_store()
+    store.record_attempt(Report(question_id=52, file="moe.py", tests=[
+        TestResult(name="test_route_shapes", weight=2, status="passed"),
+        TestResult(name="test_balancing_loss[k=2]", weight=3, status="failed",
+                   message="max abs error 0.031 at index (3, 1)"),
+        TestResult(name="test_forward_large", weight=2, status="timeout", message="ran past 20 s"),
+    ]))
+    store.record_concept_answer(52, "switch-gate-value", "choice", "b", False)
+    store.record_concept_answer(52, "moe-total-vs-active", "choice", "c", False)
+    store.record_concept_answer(52, "moe-total-vs-active", "choice", "a", True)
+    store.record_concept_answer(52, "mixtral-active-percent", "numeric", "35", False)
+    store.db["review_cards"].insert_all([
+        {"question_id": 52, "item_id": "mixtral-not-56b", "card": "{}", "due": "2000-01-01T00:00:00+00:00"},
+        {"question_id": 52, "item_id": "switch-gate-value", "card": "{}", "due": "2999-01-01T00:00:00+00:00"},
+    ])
+    return store
+
+
+def test_with_progress_shows_failing_tests_and_wrong_answers(runner, tmp_path):
+    record_progress()
+    out = tmp_path / "sheet.html"
+    result = runner.invoke(cli, ["export", "--html", str(out), "--topic", "moe", "--with-progress"])
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    progress = text_of(page[page.index('<aside class="progress"'):page.index("</aside>")])
+    assert "best 2 / 7" in progress
+    assert "test_balancing_loss[k=2] failed max abs error 0.031 at index (3, 1)" in progress
+    assert "test_forward_large timeout ran past 20 s" in progress
+    assert "test_route_shapes" not in progress
+    assert "In a Switch (top-1) layer, what multiplies the chosen expert's output?" in progress
+    assert "your answer: 35;" in progress
+    assert "Compared with a dense Transformer" not in progress  # answered wrongly once, right since
+    assert "1 card due now (mixtral-not-56b); next due 2999-01-01 00:00 UTC" in progress
+    assert "✗ your last answer: b" in text_of(page)
+    assert '<span class="toc-score" title="your best score">2/7</span>' in page
+
+
+def test_with_progress_and_nothing_recorded_says_so(runner, tmp_path):
+    out = tmp_path / "sheet.html"
+    result = runner.invoke(cli, ["export", "--html", str(out), "--question", "52", "--with-progress"])
+    assert result.exit_code == 0, result.output
+    assert "Your progress: nothing recorded yet." in text_of(out.read_text())
+
+
+def test_progress_takes_the_best_attempt_and_the_latest_answer():
+    store = record_progress()
+    from quizgen.grading.report import Report, TestResult
+
+    store.record_attempt(Report(question_id=52, file="moe.py", tests=[
+        TestResult(name="test_route_shapes", weight=2, status="failed", message="worse"),
+        TestResult(name="test_balancing_loss[k=2]", weight=3, status="failed", message="worse"),
+    ]))
+    p = load_progress(store, [52, 53])
+    assert p[52].attempts == 2 and p[52].best.score == 2 and p[52].latest.score == 0
+    assert [t.name for t in p[52].best.failing] == ["test_balancing_loss[k=2]", "test_forward_large"]
+    assert sorted(r.item_id for r in p[52].wrong_items) == ["mixtral-active-percent", "switch-gate-value"]
+    assert p[52].items["moe-total-vs-active"].times_wrong == 1
+    assert [c.item_id for c in p[52].due_now] == ["mixtral-not-56b"]
+    assert p[53].empty
+
+
+# -- the fragment cache ----------------------------------------------------------------------------
+
+def test_fragment_cache_serves_a_second_export_and_survives_a_broken_file(tmp_path):
+    path = tmp_path / "cache.json"
+    calls = []
+
+    def render(source):
+        calls.append(source)
+        return f"<b>{source}</b>"
+
+    first = FragmentCache(path)
+    assert first.fetch("md", "x", render) == "<b>x</b>"
+    first.save()
+    assert FragmentCache(path).fetch("md", "x", render) == "<b>x</b>"
+    assert calls == ["x"]
+    path.write_text("{not json")
+    assert FragmentCache(path).fetch("md", "x", render) == "<b>x</b>"
+    assert calls == ["x", "x"]
+
+
+def test_cached_and_fresh_renders_are_identical(bank, tmp_path):
+    questions = bank.by_topic("moe")
+    cache = tmp_path / "fragments.json"
+    fresh = render_sheet(questions, with_solutions=True, generated=FIXED_TIME, fragment_cache=None)
+    assert render_sheet(questions, with_solutions=True, generated=FIXED_TIME, fragment_cache=cache) == fresh
+    assert cache.exists()
+    assert render_sheet(questions, with_solutions=True, generated=FIXED_TIME, fragment_cache=cache) == fresh
+
+
+# -- in a real browser -----------------------------------------------------------------------------
+
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND",  # any request would fail loudly, and be logged
+]
+
+
+def find_chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        if found := shutil.which(name):
+            return found
+    return None
+
+
+def run_chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+                          capture_output=True, text=True, timeout=180)
+
+
+def console_problems(stderr: str) -> list[str]:
+    """Chromium's log lines (``--enable-logging=stderr``) for console messages, errors and blocked loads."""
+    return [line for line in stderr.splitlines()
+            if re.search(r"CONSOLE|Uncaught|Refused to|Failed to load|net::ERR_", line)]
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="no chromium binary on PATH (CI installs Debian's chromium)")
+def test_sheet_renders_in_headless_chromium(runner, tmp_path):
+    artifacts = Path(os.environ.get("QUIZGEN_ARTIFACTS") or tmp_path / "artifacts")
+    artifacts.mkdir(parents=True, exist_ok=True)
+    record_progress()
+    sheet = artifacts / "study-sheet.html"
+    result = runner.invoke(cli, ["export", "--html", str(sheet), "--with-solutions", "--with-progress"])
+    assert result.exit_code == 0, result.output
+    url = sheet.resolve().as_uri()
+    binary = find_chromium()
+
+    # The check itself must be able to fail: a page with a blocked image and a script error is caught.
+    control = tmp_path / "control.html"
+    control.write_text('<!DOCTYPE html><img src="https://example.com/x.png"><script>undefinedFunction()</script>')
+    caught = run_chromium(binary, tmp_path / "profile-control", "--enable-logging=stderr", "--v=0", "--dump-dom",
+                          control.as_uri())
+    assert console_problems(caught.stderr), "chromium logged nothing for a broken page: the check below is blind"
+
+    dom = run_chromium(binary, tmp_path / "profile-dom", "--enable-logging=stderr", "--v=0", "--dump-dom", url)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert console_problems(dom.stderr) == [], "\n".join(console_problems(dom.stderr))
+    assert "<math" in dom.stdout
+    assert dom.stdout.count("<math") == sheet.read_text(encoding="utf-8").count("<math")
+    assert "<script" not in dom.stdout
+
+    screenshot = artifacts / "study-sheet.png"
+    shot = run_chromium(binary, tmp_path / "profile-shot", f"--screenshot={screenshot}", "--window-size=1280,4000",
+                        "--hide-scrollbars", url)
+    assert shot.returncode == 0, shot.stderr[-2000:]
+    assert screenshot.stat().st_size > 50_000  # a rendered page, not a blank one

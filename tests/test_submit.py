@@ -1,0 +1,107 @@
+"""`quiz submit` end to end on the pilot task 52: grades, exit codes, messages, records."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from quizgen.cli import cli
+from quizgen.paths import solutions_dir
+from quizgen.store import open_store
+
+REFERENCE = solutions_dir() / "52_moe" / "reference.py"
+
+
+@pytest.fixture
+def reference_file(tmp_path) -> Path:
+    path = tmp_path / "moe.py"
+    path.write_text("# quizgen: question 52\n" + REFERENCE.read_text())
+    return path
+
+
+def test_reference_scores_100_and_exits_0(runner, reference_file):
+    result = runner.invoke(cli, ["submit", str(reference_file)])
+    assert result.exit_code == 0, result.output
+    assert "Score 100.0 / 100" in result.output
+    attempts = open_store().attempts(52)
+    assert len(attempts) == 1 and attempts[0]["score"] == 100 and attempts[0]["all_passed"]
+
+
+def test_stub_scores_zero_and_exits_1(runner, bank, tmp_path):
+    path = tmp_path / "moe.py"
+    path.write_text(bank.get(52).coding.stub)
+    result = runner.invoke(cli, ["submit", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "Score 0.0 / 100" in result.output and "NotImplementedError" in result.output
+
+
+def test_json_output_follows_gradescope_schema(runner, reference_file):
+    result = runner.invoke(cli, ["submit", str(reference_file), "--json"])
+    data = json.loads(result.output)
+    assert data["score"] == 100 and data["max_score"] == 100
+    assert {"name", "score", "max_score", "status", "output", "visibility"} <= set(data["tests"][0])
+    assert data["extra_data"]["isolation"]
+
+
+def test_failure_message_says_what_and_where(runner, tmp_path):
+    mutant = Path(__file__).parent / "mutants" / "52_moe" / "missing_factor_E.py"
+    path = tmp_path / "moe.py"
+    shutil.copy(mutant, path)
+    result = runner.invoke(cli, ["submit", str(path), "--json", "--seed", "7"])
+    assert result.exit_code == 1
+    failed = [t for t in json.loads(result.output)["tests"] if t["status"] == "failed"]
+    message = failed[0]["output"]
+    assert "greatest absolute difference" in message and "at index" in message and "--seed 7" in message
+
+
+def test_seed_replays_the_same_random_cases(runner, tmp_path):
+    path = tmp_path / "moe.py"
+    shutil.copy(Path(__file__).parent / "mutants" / "52_moe" / "missing_factor_E.py", path)
+    first = json.loads(runner.invoke(cli, ["submit", str(path), "--json", "--seed", "11"]).output)
+    second = json.loads(runner.invoke(cli, ["submit", str(path), "--json", "--seed", "11"]).output)
+    assert [t["output"] for t in first["tests"]] == [t["output"] for t in second["tests"]]
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("# quizgen: question 52\ndef route_top_k(x:\n", "moe.py:2: syntax error"),
+    ("# quizgen: question 52\ndef route_top_k(l, k, r):\n    return l\n", "does not define load_balancing_loss(), moe_forward()"),
+    ("", "the file is empty"),
+    ("def route_top_k(a, b, c): pass\ndef load_balancing_loss(a, b): pass\n", "pass --question 52"),
+    ("# quizgen: question 52\nimport os\ndef route_top_k(): pass\ndef load_balancing_loss(): pass\ndef moe_forward(): pass\n",
+     "moe.py:2: imports 'os'"),
+])
+def test_unusable_files_exit_2_with_file_and_line(runner, tmp_path, content, expected):
+    path = tmp_path / "moe.py"
+    path.write_text(content)
+    result = runner.invoke(cli, ["submit", str(path)])
+    assert result.exit_code == 2, result.output
+    assert expected in result.output
+    assert open_store().attempts() == []
+
+
+def test_non_utf8_file_exits_2(runner, tmp_path):
+    path = tmp_path / "moe.py"
+    path.write_bytes(b"# quizgen: question 52\nx = '\xff'\n")
+    result = runner.invoke(cli, ["submit", str(path)])
+    assert result.exit_code == 2 and "moe.py:2: the file is not UTF-8" in result.output
+
+
+def test_submission_for_another_question_is_named(runner, tmp_path, reference_file):
+    result = runner.invoke(cli, ["submit", str(reference_file), "--question", "53"])
+    assert result.exit_code == 2 and "header says question 52" in result.output
+
+
+def test_missing_file_exits_2(runner, tmp_path):
+    result = runner.invoke(cli, ["submit", str(tmp_path / "nope.py")])
+    assert result.exit_code == 2 and "no such file" in result.output
+
+
+def test_import_time_error_is_not_gradable_and_not_recorded(runner, tmp_path):
+    path = tmp_path / "moe.py"
+    path.write_text("# quizgen: question 52\nraise RuntimeError('boom at import')\n"
+                    "def route_top_k(): pass\ndef load_balancing_loss(): pass\ndef moe_forward(): pass\n")
+    result = runner.invoke(cli, ["submit", str(path)])
+    assert result.exit_code == 2
+    assert "Not gradable" in result.output and "boom at import" in result.output and "moe.py" in result.output
+    assert open_store().attempts() == []
