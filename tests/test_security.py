@@ -36,7 +36,8 @@ def launcher(request, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("QUIZGEN_HOME", str(home))
         instance = Launcher(hide=[solutions_dir(), home], disable_namespaces=disable)
-    if request.param == "strong" and instance.isolation["mode"] != "strong":
+    isolation = instance.isolation  # waits until the launcher has imported torch: not part of any grading
+    if request.param == "strong" and isolation["mode"] != "strong":
         instance.close()
         pytest.skip(f"namespaces unavailable here: {instance.isolation['reason']}")
     instance.home = home
@@ -121,7 +122,7 @@ def test_static_check_refuses_most_attacks_with_a_clear_message(runner, tmp_path
         path.write_text((MALICIOUS / attack).read_text().replace("__PORT__", "1"))
         result = runner.invoke(cli, ["submit", str(path)])
         assert result.exit_code in (1, 2), result.output
-        if result.exit_code == 2:
-            assert f"{attack}:" in result.output and "imports" in result.output
+        if result.exit_code == 2 and "Not gradable" not in result.output:
+            assert f"{attack}:" in result.output and "imports" in result.output, result.output
             refused += 1
     assert refused >= len(ATTACKS) // 2

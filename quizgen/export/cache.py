@@ -1,10 +1,14 @@
-"""Rendered fragments (Markdown with MathML, highlighted code) kept between exports.
+"""What an export keeps between runs, in one folder of the user's data dir: rendered fragments
+(Markdown with MathML, highlighted code) and Jinja2's compiled templates.
 
-Rendering the whole bank is dominated by latex2mathml, markdown-it and Pygments; the question files
-rarely change between two exports, so each fragment is stored under a hash of its kind and source.
-A cache made by other library versions or another version of ``quizgen/export/markup.py`` is
-discarded as a whole, so a change to the rendering can never serve stale HTML. The cache is only an
-optimisation: a file that is missing, unreadable or unwritable is ignored, never an error.
+Rendering the whole bank is dominated by latex2mathml, markdown-it and Pygments, and compiling the
+templates costs a few hundred milliseconds per process; the question files and templates rarely
+change between two exports. Fragments are stored under a hash of their kind and source; a fragment
+file made by other library versions or another version of ``quizgen/export/markup.py`` is discarded
+as a whole, so a change to the rendering can never serve stale HTML. Jinja2 checks each compiled
+template against its source. Both are only an optimisation: anything missing, unreadable or
+unwritable is ignored, never an error. (Like the progress database, the folder is trusted: it
+belongs to the user.)
 """
 
 from __future__ import annotations
@@ -21,13 +25,33 @@ from markupsafe import Markup
 
 from quizgen.paths import user_home
 
-CACHE_FILE = "export-fragments.json"
+FRAGMENTS_FILE = "fragments.json"
+TEMPLATES_FOLDER = "templates"
 MAX_ENTRIES = 50_000  # beyond this, keep only what the latest export used
 _LIBRARIES = ("markdown-it-py", "mdit-py-plugins", "latex2mathml", "Pygments")
 
 
-def default_cache_path() -> Path:
-    return user_home() / "cache" / CACHE_FILE
+def default_cache_dir() -> Path:
+    return user_home() / "cache" / "export"
+
+
+def template_bytecode_cache(directory: Path):
+    """Jinja2's FileSystemBytecodeCache in ``directory``, made quiet: a failure only means recompiling."""
+    from jinja2 import FileSystemBytecodeCache
+
+    class QuietBytecodeCache(FileSystemBytecodeCache):
+        def load_bytecode(self, bucket) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except (OSError, ValueError, EOFError, TypeError):
+                bucket.reset()
+
+        def dump_bytecode(self, bucket) -> None:
+            with contextlib.suppress(OSError):
+                directory.mkdir(parents=True, exist_ok=True)
+                super().dump_bytecode(bucket)
+
+    return QuietBytecodeCache(str(directory))
 
 
 @cache

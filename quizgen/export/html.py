@@ -22,7 +22,8 @@ from markupsafe import Markup
 from quizgen.bank.models import Bank, Question
 from quizgen.errors import QuizgenError
 from quizgen.export import markup
-from quizgen.export.cache import FragmentCache, default_cache_path
+from quizgen.export.cache import (FRAGMENTS_FILE, TEMPLATES_FOLDER, FragmentCache, default_cache_dir,
+                                  template_bytecode_cache)
 from quizgen.export.progress import QuestionProgress, parse_time
 from quizgen.paths import solutions_dir, templates_dir
 
@@ -50,7 +51,8 @@ def select_questions(bank: Bank, topic: str | None = None, question_ids: Sequenc
         questions = [q for q in questions if q.id in wanted]
         if not questions:
             numbers = ", ".join(str(i) for i in sorted(wanted))
-            raise QuizgenError(f"question {numbers} does not have topic '{topic}'; drop --topic or pick another")
+            which = f"question {numbers} does" if len(wanted) == 1 else f"questions {numbers} do"
+            raise QuizgenError(f"{which} not have topic '{topic}'; drop --topic or pick another")
     return questions
 
 
@@ -113,11 +115,12 @@ def _cached(kind: str, render):
 
 
 @cache
-def _environment():
+def _environment(bytecode_dir: Path | None):
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     env = Environment(loader=FileSystemLoader(templates_dir()), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                      bytecode_cache=template_bytecode_cache(bytecode_dir) if bytecode_dir else None)
     env.filters.update(md=_cached("md", markup.markdown_block), md_inline=_cached("md-inline", markup.markdown_inline),
                        python=_cached("python", markup.highlight_python), number=format_number, when=format_time)
     env.globals.update(kind_labels=KIND_LABELS, concept_item=concept_item)
@@ -133,19 +136,23 @@ def _stylesheet() -> Markup:
 def render_sheet(questions: Sequence[Question], *, with_solutions: bool = False,
                  progress: Mapping[int, QuestionProgress] | None = None, title: str = "Study sheet",
                  subtitle: str = "", generated: datetime | None = None,
-                 fragment_cache: Path | None | Literal["default"] = "default") -> str:
+                 cache_dir: Path | None | Literal["default"] = "default") -> str:
     """The whole sheet as one HTML string. ``progress`` (from ``load_progress``) adds the user's state.
 
-    ``fragment_cache``: where rendered Markdown and code are kept between exports (the default is in
-    the user's data dir, ``quizgen.export.cache``); ``None`` renders everything afresh.
+    ``cache_dir``: where rendered fragments and compiled templates are kept between exports
+    (``quizgen.export.cache``; by default in the user's data dir). ``None`` renders everything afresh
+    and writes nothing; the page is the same either way.
     """
+    if cache_dir == "default":
+        cache_dir = default_cache_dir()
     generated = generated or datetime.now(timezone.utc)
     solutions = {q.id: reference_solution(q) for q in questions} if with_solutions else {}
-    fragments = FragmentCache(default_cache_path() if fragment_cache == "default" else fragment_cache)
-    page = _environment().get_template(SHEET_TEMPLATE).render(
+    fragments = FragmentCache(cache_dir / FRAGMENTS_FILE if cache_dir else None)
+    env = _environment(cache_dir / TEMPLATES_FOLDER if cache_dir else None)
+    page = env.get_template(SHEET_TEMPLATE).render(
         title=title, subtitle=subtitle, generated=generated, questions=list(questions),
-        toc=contents(questions), topics=topic_index(questions), with_solutions=with_solutions, solutions=solutions,
-        with_progress=progress is not None, progress=progress or {}, fragments=fragments,
+        toc=contents(questions), topics=topic_index(questions), with_solutions=with_solutions,
+        solutions=solutions, with_progress=progress is not None, progress=progress or {}, fragments=fragments,
         stylesheet=_stylesheet(), code_css=fragments.fetch("css", "pygments", lambda _: markup.code_css()),
     )
     fragments.save()

@@ -151,6 +151,13 @@ _BLOCKED_EVENTS = (
 )
 
 
+# Events that change the file system, with how many leading arguments are paths.
+_CHANGES_PATHS = {"os.remove": 1, "os.rename": 2, "os.rmdir": 1, "os.mkdir": 1, "os.truncate": 1, "os.chmod": 1,
+                  "os.chown": 1, "os.utime": 1, "os.chflags": 1, "os.lchflags": 1, "shutil.rmtree": 1,
+                  "shutil.move": 2, "shutil.copyfile": 2, "os.mkfifo": 1, "os.mknod": 1, "os.setxattr": 1,
+                  "os.removexattr": 1}
+
+
 def install_hooks(private_dir: Path, hidden: list[Path]) -> None:
     """Refuse, at the interpreter level, what the submission never needs: processes, sockets, signals
     and dynamic libraries, reading hidden folders, and writing outside its private folder."""
@@ -161,9 +168,18 @@ def install_hooks(private_dir: Path, hidden: list[Path]) -> None:
         resolved = os.path.realpath(path) + os.sep
         return resolved.startswith(hidden_prefixes)
 
+    def inside_private(path) -> bool:
+        if isinstance(path, int):
+            return True  # an fd the worker already holds: opened through the checks below
+        return os.path.realpath(os.fsdecode(path)).startswith(private + os.sep)
+
     def hook(event: str, args: tuple) -> None:
         if event.startswith(_BLOCKED_EVENTS):
             raise PermissionError(f"the grading sandbox does not allow {event}")
+        if event in _CHANGES_PATHS:
+            for path in args[: _CHANGES_PATHS[event]]:
+                if path is not None and not inside_private(path):
+                    raise PermissionError(f"the grading sandbox allows changing files only in its own folder ({event})")
         if event == "open" and args and isinstance(args[0], (str, bytes, os.PathLike)):
             path = os.fsdecode(args[0])
             mode = args[1] if len(args) > 1 else "r"

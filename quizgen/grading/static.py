@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from quizgen.bank.models import Bank, Question
-from quizgen.errors import UnusableSubmission
+from quizgen.errors import QuizgenError, UnusableSubmission
 
 MAX_SOURCE_BYTES = 1 << 20
 HEADER = re.compile(r"^#\s*quizgen:\s*question\s+(\d+)\s*$", re.M)
@@ -46,6 +46,17 @@ def header_question(source: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _top_level_names(tree: ast.Module) -> set[str]:
+    """Functions defined, and names assigned (``f = g``, ``a, b = ...``), at the top of the module."""
+    names = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        for target in targets:
+            elements = target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]
+            names |= {e.id for e in elements if isinstance(e, ast.Name)}
+    return names
+
+
 def _guess_question(defined: set[str], bank: Bank) -> Question | None:
     best = max(bank.questions, key=lambda q: len(defined & set(q.coding.functions)) if q.coding else 0)
     return best if best.coding and defined & set(best.coding.functions) else None
@@ -63,24 +74,19 @@ def check_source(source: str, name: str, bank: Bank, question_id: int | None) ->
         tree = ast.parse(source, filename=name)
     except SyntaxError as exc:
         raise UnusableSubmission(f"{name}:{exc.lineno}: syntax error: {exc.msg}") from None
-    defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    defined |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+    defined = _top_level_names(tree)
     chosen = question_id if question_id is not None else declared
     if chosen is None:
         guess = _guess_question(defined, bank)
         hint = f" It looks like question {guess.id} ({guess.slug}): pass --question {guess.id}." if guess else ""
         raise UnusableSubmission(f"{name}: cannot tell which question this answers: no '# quizgen: question N' "
                                  f"header and no --question.{hint}")
-    question = bank.get(chosen)
+    try:
+        question = bank.get(chosen)
+    except QuizgenError as exc:
+        raise UnusableSubmission(f"{name}: {exc}") from None
     if question.coding is None:
         raise UnusableSubmission(f"question {chosen} has no coding task")
-    missing = [f for f in question.coding.functions if f not in defined]
-    if missing:
-        guess = _guess_question(defined, bank)
-        hint = (f" It looks like a submission for question {guess.id} ({guess.slug})."
-                if guess and guess.id != question.id else "")
-        raise UnusableSubmission(f"{name}: does not define {', '.join(f'{m}()' for m in missing)} required by "
-                                 f"question {question.id}.{hint}")
     allowed = SAFE_STDLIB | set(question.coding.allowed_imports)
     for node in ast.walk(tree):
         modules = []
@@ -92,4 +98,11 @@ def check_source(source: str, name: str, bank: Bank, question_id: int | None) ->
             if module.split(".")[0] not in allowed:
                 raise UnusableSubmission(f"{name}:{node.lineno}: imports '{module}', which question {question.id} does "
                                          f"not allow (allowed: {', '.join(sorted(allowed))})")
+    missing = [f for f in question.coding.functions if f not in defined]
+    if missing:
+        guess = _guess_question(defined, bank)
+        hint = (f" It looks like a submission for question {guess.id} ({guess.slug})."
+                if guess and guess.id != question.id else "")
+        raise UnusableSubmission(f"{name}: does not define {', '.join(f'{m}()' for m in missing)} required by "
+                                 f"question {question.id}.{hint}")
     return CheckedSource(source, question, name)
