@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from quizgen.bank import load_bank
 from quizgen.errors import QuizgenError, UnusableSubmission
 
 
@@ -19,6 +18,8 @@ class UnusableInput(click.ClickException):
 
 
 def _bank():
+    from quizgen.bank import load_bank
+
     try:
         return load_bank()
     except QuizgenError as exc:
@@ -67,14 +68,18 @@ def cli() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_questions(topic: str | None, as_json: bool) -> None:
     """List the questions. Example: quiz list --topic quantization"""
-    bank = _bank()
-    questions = bank.by_topic(topic)
-    if topic and not questions:
-        raise UnusableInput(f"no question has topic '{topic}'; see `quiz topics`")
+    from quizgen.bank.index import question_summaries
+
+    try:
+        questions = question_summaries()
+    except QuizgenError as exc:
+        raise click.ClickException(str(exc)) from None
+    if topic:
+        questions = [q for q in questions if topic in q["topics"] or topic == q["slug"]]
+        if not questions:
+            raise UnusableInput(f"no question has topic '{topic}'; see `quiz topics`")
     if as_json:
-        click.echo(json.dumps([{"id": q.id, "slug": q.slug, "title": q.title, "topics": q.topics,
-                                "difficulty": q.difficulty, "concepts": len(q.concepts),
-                                "functions": q.coding.functions if q.coding else []} for q in questions], indent=2))
+        click.echo(json.dumps(questions, indent=2))
         return
     from quizgen.ui import questions_table
 
@@ -304,6 +309,53 @@ def export(output: Path, topic: str | None, question_ids: tuple[int, ...], with_
     except OSError as exc:
         raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
     click.echo(f"Wrote {path}: {len(questions)} question{'' if len(questions) == 1 else 's'}.")
+
+
+@cli.command("grade-batch")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--question", "question_id", type=int, required=True, help="The question every file answers.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--seed", type=int, help="One seed for the whole class (default: a fresh one per file).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write FILE.results.json (Gradescope's schema) per submission and summary.csv here.")
+def grade_batch(folder: Path, question_id: int, device: str, seed: int | None, out_dir: Path | None) -> None:
+    """Grade every .py file in FOLDER (instructors). Example: quiz grade-batch submissions/ --question 52 --out grades/
+
+    Untrusted files run sandboxed; the grades do not go into your own progress database.
+    """
+    import csv
+
+    from rich.table import Table
+
+    from quizgen.grading.batch import grade_folder
+
+    bank = _bank()
+    _question(bank, question_id)
+    if device == "cuda":
+        _require_cuda()
+    if out_dir:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    table = Table(title=f"question {question_id}: {folder}", title_justify="left")
+    for col in ("file", "score", "tests passed", "time", "first problem"):
+        table.add_column(col, overflow="fold")
+    rows = []
+    for report in grade_folder(folder, bank, question_id, device=device, seed=seed):
+        passed = sum(t.status == "passed" for t in report.tests)
+        problem = report.message if not report.gradable else (report.failing[0].name if report.failing else "")
+        rows.append({"file": report.file, "score": report.score if report.gradable else "", "max_score": report.max_score,
+                     "passed": passed, "tests": len(report.tests), "gradable": report.gradable,
+                     "seconds": round(report.seconds, 2), "first_problem": problem.splitlines()[0] if problem else ""})
+        table.add_row(report.file, f"{report.score:g}" if report.gradable else "not gradable",
+                      f"{passed}/{len(report.tests)}", f"{report.seconds:.1f} s", rows[-1]["first_problem"])
+        if out_dir:
+            (out_dir / f"{report.file}.results.json").write_text(json.dumps(report.to_gradescope(), indent=2))
+    if out_dir:
+        with (out_dir / "summary.csv").open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["file"])
+            writer.writeheader()
+            writer.writerows(rows)
+    _out().print(table)
+    click.echo(f"{len(rows)} files graded" + (f"; results in {out_dir}" if out_dir else ""))
 
 
 def main() -> None:

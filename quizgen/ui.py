@@ -6,7 +6,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from quizgen.bank.models import Bank, Question
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the models cost a pydantic import that `quiz list` avoids
+    from quizgen.bank.models import Bank, Question
 
 STATUS_STYLE = {"passed": ("✓", "green"), "failed": ("✗", "red"), "error": ("!", "red"), "timeout": ("⏱", "red"),
                 "out-of-memory": ("M", "red"), "skipped": ("-", "yellow"), "grader-error": ("?", "magenta")}
@@ -16,12 +19,16 @@ def console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
 
 
-def questions_table(questions: list[Question]) -> Table:
+def questions_table(questions: list[dict]) -> Table:
+    """``questions`` as made by quizgen.bank.index.question_summaries."""
     table = Table(title="quizgen: questions", title_justify="left")
-    for col in ("id", "slug", "title", "topics", "difficulty", "items"):
-        table.add_column(col, overflow="fold")
+    table.add_column("id", justify="right")
+    table.add_column("slug", no_wrap=True)
+    table.add_column("question", ratio=1)
+    table.add_column("difficulty", no_wrap=True)
+    table.add_column("items", justify="right")
     for q in questions:
-        table.add_row(str(q.id), q.slug, q.title, ", ".join(q.topics), q.difficulty, str(len(q.concepts)))
+        table.add_row(str(q["id"]), q["slug"], escape(q["title"]), q["difficulty"], str(q["concepts"]))
     return table
 
 

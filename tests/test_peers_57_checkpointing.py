@@ -114,7 +114,7 @@ def test_harness_records_replayed_dropout_masks(ref):
 def test_harness_reports_modified_parameters():
     def modifies(x, layers, segments):
         with torch.no_grad():
-            layers[1][0].weight.add_(1.0) if isinstance(layers[1], torch.nn.Sequential) else layers[1].children_[0].weight.add_(1.0)
+            layers[1].children_[0].weight.add_(1.0)  # the linear inside layer 1
         return _plain(layers)(x)
 
     assert _harness(modifies, 3, 1)["modified_layers"] == [1]

@@ -7,6 +7,7 @@ overwritten, and the user is told where it went.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from dataclasses import dataclass, field
@@ -87,6 +88,22 @@ class Store:
         return [dict(zip(cols, r)) for r in cursor.fetchall()]
 
 
+@contextlib.contextmanager
+def _setup_lock(path: Path):
+    """An exclusive lock on a file beside the database while it is switched to WAL and migrated."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: SQLite's own locking has to do
+        yield
+        return
+    with open(path.with_name(path.name + ".lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -117,9 +134,11 @@ def open_store(path: Path | None = None) -> Store:
         conn = _connect(path)
     db = Database(conn)
     try:
-        if db.journal_mode != "wal":
-            db.enable_wal()
-        migrations.apply(db)
+        with _setup_lock(path):  # two processes creating the database at once would deadlock in SQLite
+            if db.journal_mode != "wal":
+                db.enable_wal()
+            if migrations.pending(db):
+                migrations.apply(db)
     except sqlite3.OperationalError as exc:
         raise StoreError(f"{path}: cannot prepare the progress database ({exc})") from None
     return Store(db, path, notices)

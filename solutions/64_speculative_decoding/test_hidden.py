@@ -10,6 +10,8 @@ Random uniforms are kept away from the ratios (no ties) except in the dedicated 
 the contract fixes (u == p/q accepts).
 """
 
+import contextlib
+
 import pytest
 import torch
 
@@ -50,13 +52,23 @@ def _distributions(rng, rows, V, dtype, scale=1.5):
     return torch.softmax(randn(rng, rows, V, scale=scale), dim=-1).to(dtype)
 
 
+@contextlib.contextmanager
+def _explained(why):
+    """Append the case's explanation to any failure inside."""
+    try:
+        yield
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n  {why}") from None
+
+
 def _check_verify(result, n_expected, dist_expected, context):
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         raise AssertionError(f"speculative_verify must return a pair (n, distribution), got {type(result).__name__}"
                              f"{' of length ' + str(len(result)) if isinstance(result, (tuple, list)) else ''}")
     n, dist = result
-    assert_number(n, n_expected, integer=True, name=f"n (accepted drafts) {context}")
-    assert_close(dist, dist_expected, name="next-token distribution", context=context)
+    with _explained(context):
+        assert_number(n, n_expected, integer=True, name="n (the number of accepted drafts)")
+        assert_close(dist, dist_expected, name="next-token distribution")
 
 
 # -- residual_distribution --------------------------------------------------------------------------------
@@ -105,7 +117,7 @@ def test_speculative_verify_hand_built(submission, case, dtype):
     draft, u, n, dist, teaches = HAND_CASES[case]
     p, q = _hand(dtype)
     result = submission.speculative_verify(p, q, torch.tensor(draft), torch.tensor(u, dtype=dtype))
-    context = (f"(p = {HAND_P}, q = {HAND_Q}, draft = {draft}, u = {u}: {teaches})")
+    context = f"case: p = {HAND_P}, q = {HAND_Q}, draft = {draft}, u = {u}\n  {teaches}"
     _check_verify(result, n, torch.tensor(dist, dtype=dtype), context)
 
 
@@ -114,8 +126,8 @@ def test_speculative_verify_hand_built(submission, case, dtype):
 def test_speculative_verify_accepts_when_u_equals_the_ratio(submission, dtype):
     p, q = _hand(dtype)
     result = submission.speculative_verify(p, q, torch.tensor([0, 1, 2]), torch.tensor([0.5, 0.25, 0.1], dtype=dtype))
-    _check_verify(result, 3, p[3], "(u = [0.5, 0.25, 0.1] equals p/q = [0.5, 0.25, 2.0] at drafts 0 and 1 (exact in "
-                                   "binary): the contract accepts iff u <= p/q, so u == p/q accepts)")
+    _check_verify(result, 3, p[3], "u = [0.5, 0.25, 0.1] equals p/q = [0.5, 0.25, 2.0] at drafts 0 and 1 (exact in "
+                                   "binary): the contract accepts iff u <= p/q, so u == p/q accepts")
 
 
 def _random_step(rng, g, V, dtype):
@@ -138,8 +150,8 @@ def test_speculative_verify_matches_reference(submission, reference, rng, g, V, 
         result = submission.speculative_verify(p, q, draft, u)
         n, dist = reference.speculative_verify(p, q, draft, u)
         ratio = p[torch.arange(g), draft] / q[torch.arange(g), draft]
-        context = (f"(random case {trial}, g = {g}, V = {V}: ratios p/q at the drafts = "
-                   f"{[round(float(x), 4) for x in ratio]}, u = {[round(float(x), 4) for x in u]})")
+        context = (f"random case {trial}, g = {g}, V = {V}: ratios p/q at the drafts = "
+                   f"{[round(float(x), 4) for x in ratio]}, u = {[round(float(x), 4) for x in u]}")
         _check_verify(result, n, dist, context)
 
 
@@ -188,15 +200,15 @@ def test_speculative_verify_is_lossless(submission, rng, g, V, dtype):
 def test_expected_tokens_per_step_is_the_geometric_sum(submission, alpha, g):
     expected = sum(alpha**i for i in range(g + 1))
     got = submission.expected_tokens_per_step(alpha, g)
-    assert_number(got, expected, rel=1e-9, abs_tol=1e-12,
-                  name=f"expected_tokens_per_step({alpha}, {g}) (= 1 + alpha + ... + alpha^g = (1 - alpha^(g+1)) / "
-                       "(1 - alpha): the accepted prefix plus the one token every step emits)")
+    with _explained("expected tokens per target call = 1 + alpha + ... + alpha^g = (1 - alpha^(g+1)) / (1 - alpha): "
+                    "the accepted prefix plus the one token every step emits (residual or bonus)"):
+        assert_number(got, expected, rel=1e-9, abs_tol=1e-12, name=f"expected_tokens_per_step({alpha}, {g})")
 
 
 @points(4)
 @pytest.mark.parametrize("g", [0, 1, 5])
 def test_expected_tokens_per_step_with_alpha_one_is_g_plus_one(submission, g):
     got = submission.expected_tokens_per_step(1.0, g)
-    assert_number(got, g + 1, rel=1e-12,
-                  name=f"expected_tokens_per_step(1.0, {g}) (every draft accepted: g + 1 tokens; the formula's "
-                       "0/0 needs its own case)")
+    with _explained("alpha = 1 accepts every draft: g + 1 tokens per step (the closed form is 0/0 there and needs "
+                    "its own case)"):
+        assert_number(got, g + 1, rel=1e-12, name=f"expected_tokens_per_step(1.0, {g})")

@@ -1,0 +1,231 @@
+"""Hidden suite for question 62 (pruning): magnitude masks, global masks and the 2:4 pattern.
+
+Every input has distinct magnitudes (|w| all different, checked), so the k smallest entries, and the 2
+largest of every group of 4, are unique. Masks are compared exactly (bool, True = keep).
+"""
+
+import pytest
+import torch
+from torch.nn.utils import prune
+
+from quizgen.grading.suite import FLOAT_DTYPES, assert_equal, expect_value_error, points
+
+
+def _numel(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _distinct(rng, shape, dtype, scale=1.0):
+    """Random signs and magnitudes that are all different (a shuffled ladder with random offsets)."""
+    n = _numel(shape)
+    mags = (torch.randperm(n, generator=rng).double() + 1.0 + 0.5 * torch.rand(n, generator=rng, dtype=torch.float64)) / n
+    signs = torch.where(torch.rand(n, generator=rng) < 0.5, -1.0, 1.0).double()
+    return (mags * signs * scale).reshape(shape).to(dtype)
+
+
+def _assert_distinct(ws):
+    mags = torch.cat([w.abs().double().reshape(-1) for w in ws])
+    assert torch.unique(mags).numel() == mags.numel(), "grader error: tied magnitudes in a random input"
+
+
+def _kept_by_definition(w, k):
+    """True for all but the k smallest |w| (a sort, independent of topk)."""
+    order = torch.argsort(w.abs().reshape(-1).double(), stable=True)
+    mask = torch.ones(w.numel(), dtype=torch.bool)
+    mask[order[:k]] = False
+    return mask.reshape(w.shape)
+
+
+def _module_with(w):
+    module = torch.nn.Module()
+    module.weight = torch.nn.Parameter(w.clone())
+    return module
+
+
+# -- magnitude_prune_mask ------------------------------------------------------------------------
+
+MAGNITUDE_CASES = [((8, 16), 0.3), ((5,), 0.5), ((3, 7, 5), 0.9), ((1, 1), 0.5), ((13, 11), 0.25), ((4, 33), 0.7)]
+
+
+@points(15)
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("shape,amount", MAGNITUDE_CASES)
+def test_magnitude_prune_mask_matches_reference(submission, reference, rng, shape, amount, dtype):
+    w = _distinct(rng, shape, dtype)
+    _assert_distinct([w])
+    got = submission.magnitude_prune_mask(w, amount)
+    k = round(amount * w.numel())
+    assert_equal(got, reference.magnitude_prune_mask(w, amount), name="pruning mask",
+                 context=f"(shape {list(shape)}, amount {amount}: False for the k = round({amount} * {w.numel()}) = {k} "
+                         "entries of smallest |w|, True elsewhere)")
+
+
+@points(10)
+@pytest.mark.parametrize("shape,amount", [((6, 10), 0.4), ((7, 3), 0.5), ((2, 3, 4), 0.85)])
+def test_magnitude_prune_mask_matches_torch_l1_unstructured(submission, rng, shape, amount):
+    w = _distinct(rng, shape, torch.float64, scale=0.2)
+    _assert_distinct([w])
+    module = _module_with(w)
+    prune.l1_unstructured(module, "weight", amount=amount)
+    assert_equal(submission.magnitude_prune_mask(w, amount), module.weight_mask.bool(), name="pruning mask",
+                 context=f"(vs torch.nn.utils.prune.l1_unstructured, shape {list(shape)}, amount {amount})")
+
+
+@points(10)
+@pytest.mark.parametrize("numel,amount,k", [(5, 0.5, 2), (5, 0.3, 2), (7, 0.3, 2), (6, 0.75, 4), (10, 0.25, 2),
+                                            (9, 0.5, 4)])
+def test_prune_count_is_python_round_of_amount_times_numel(submission, rng, numel, amount, k):
+    w = _distinct(rng, (numel,), torch.float32)
+    got = submission.magnitude_prune_mask(w, amount)
+    assert_equal(got, _kept_by_definition(w, k), name="pruning mask",
+                 context=f"(numel {numel}, amount {amount}: amount * numel = {amount * numel:g} and Python's round "
+                         f"(half to even) gives k = {k} pruned entries; not ceil, floor or round-half-up)")
+
+
+@points(5)
+def test_magnitude_prune_ranks_by_absolute_value(submission):
+    w = torch.tensor([[-5.0, 0.1, -0.2, 3.0], [-4.0, 0.05, 2.0, -0.01]])
+    got = submission.magnitude_prune_mask(w, 0.5)
+    want = torch.tensor([[True, False, False, True], [True, False, True, False]])
+    assert_equal(got, want, name="pruning mask", context=(
+        "(w = [[-5, 0.1, -0.2, 3], [-4, 0.05, 2, -0.01]], amount 0.5: prune the 4 smallest |w| "
+        "(0.1, -0.2, 0.05, -0.01); large negative weights are kept, and the kept entries are the LARGEST |w|)"))
+
+
+@points(5)
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_amount_0_keeps_everything_and_amount_1_prunes_everything(submission, rng, dtype):
+    w = _distinct(rng, (5, 6), dtype)
+    v = _distinct(rng, (7,), dtype, scale=3.0)
+    assert_equal(submission.magnitude_prune_mask(w, 0.0), torch.ones(5, 6, dtype=torch.bool), name="mask for amount 0.0")
+    assert_equal(submission.magnitude_prune_mask(w, 1.0), torch.zeros(5, 6, dtype=torch.bool), name="mask for amount 1.0")
+    masks = submission.global_magnitude_prune_masks([w, v], 0.0)
+    assert isinstance(masks, (list, tuple)) and len(masks) == 2, "global_magnitude_prune_masks must return one mask per tensor"
+    assert_equal(masks[0], torch.ones(5, 6, dtype=torch.bool), name="global mask 0 for amount 0.0")
+    assert_equal(masks[1], torch.ones(7, dtype=torch.bool), name="global mask 1 for amount 0.0")
+    masks = submission.global_magnitude_prune_masks([w, v], 1.0)
+    assert_equal(masks[0], torch.zeros(5, 6, dtype=torch.bool), name="global mask 0 for amount 1.0")
+    assert_equal(masks[1], torch.zeros(7, dtype=torch.bool), name="global mask 1 for amount 1.0")
+
+
+# -- global_magnitude_prune_masks ----------------------------------------------------------------
+
+def _layers(rng, shapes, dtype, scales):
+    for _ in range(20):
+        ws = [_distinct(rng, s, dtype, scale=c) for s, c in zip(shapes, scales)]
+        mags = torch.cat([w.abs().double().reshape(-1) for w in ws])
+        if torch.unique(mags).numel() == mags.numel():
+            return ws
+    raise AssertionError("grader error: tied magnitudes in random layers")
+
+
+def _check_masks(got, want, what):
+    assert isinstance(got, (list, tuple)) and len(got) == len(want), \
+        f"{what}: expected a list of {len(want)} masks, got {type(got).__name__} of length {len(got) if hasattr(got, '__len__') else '?'}"
+    for i, (g, e) in enumerate(zip(got, want)):
+        assert_equal(g, e, name=f"{what}: mask {i}", context=f"(tensor {i} of shape {list(e.shape)})")
+
+
+GLOBAL_CASES = [([(4, 8), (16,), (3, 5)], [1.0, 0.3, 2.0], 0.5), ([(7, 3), (2, 2, 5)], [0.5, 1.0], 0.35),
+                ([(9,)], [1.0], 0.6), ([(6, 6), (1, 12), (5,), (2, 3)], [0.1, 1.0, 4.0, 0.7], 0.8)]
+
+
+@points(10)
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("case", range(len(GLOBAL_CASES)))
+def test_global_magnitude_prune_masks_match_reference(submission, reference, rng, case, dtype):
+    shapes, scales, amount = GLOBAL_CASES[case]
+    ws = _layers(rng, shapes, dtype, scales)
+    total = sum(w.numel() for w in ws)
+    _check_masks(submission.global_magnitude_prune_masks(ws, amount), reference.global_magnitude_prune_masks(ws, amount),
+                 f"global masks ({len(ws)} tensors, amount {amount}: prune the round({amount} * {total}) smallest |w| "
+                 "of ALL tensors together)")
+
+
+@points(5)
+@pytest.mark.parametrize("case", [0, 3])
+def test_global_magnitude_prune_masks_match_torch_global_unstructured(submission, rng, case):
+    shapes, scales, amount = GLOBAL_CASES[case]
+    ws = _layers(rng, shapes, torch.float64, scales)
+    modules = [_module_with(w) for w in ws]
+    prune.global_unstructured([(m, "weight") for m in modules], pruning_method=prune.L1Unstructured, amount=amount)
+    _check_masks(submission.global_magnitude_prune_masks(ws, amount), [m.weight_mask.bool() for m in modules],
+                 f"global masks vs torch.nn.utils.prune.global_unstructured (amount {amount})")
+
+
+@points(10)
+def test_global_pruning_ranks_all_tensors_together(submission):
+    small = torch.tensor([[0.01, -0.03, 0.02], [-0.05, 0.04, -0.06]])
+    large = torch.tensor([1.0, -2.0, 3.0, -0.5])
+    masks = submission.global_magnitude_prune_masks([small, large], 0.5)
+    _check_masks(masks, [torch.tensor([[False, False, False], [False, False, True]]), torch.ones(4, dtype=torch.bool)],
+                 "global masks ([small [2, 3], large [4]], amount 0.5: the 5 smallest of all 10 magnitudes are all in "
+                 "the first tensor; pruning each tensor separately would prune half of each)")
+
+
+@points(5)
+@pytest.mark.parametrize("sizes,amount,k", [([5, 5], 0.5, 5), ([5, 5, 5], 0.3, 4), ([3, 7], 0.25, 2)])
+def test_global_count_is_rounded_once_over_the_total(submission, rng, sizes, amount, k):
+    ws = _layers(rng, [(s,) for s in sizes], torch.float32, [1.0] * len(sizes))
+    masks = submission.global_magnitude_prune_masks(ws, amount)
+    flat = _kept_by_definition(torch.cat(ws), k)
+    want = list(torch.split(flat, sizes))
+    _check_masks(masks, want, f"global masks (sizes {sizes}, amount {amount}: k = round({amount} * {sum(sizes)}) = {k} "
+                              "over the total, not a sum of per-tensor roundings)")
+
+
+# -- 2:4 semi-structured -------------------------------------------------------------------------
+
+def _two_four_by_definition(w):
+    g = w.abs().double().reshape(*w.shape[:-1], w.shape[-1] // 4, 4)
+    larger = (g[..., None, :] > g[..., :, None]).sum(dim=-1)  # how many in the group have a larger |w|
+    return (larger < 2).reshape(w.shape)
+
+
+@points(10)
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("shape", [(8, 16), (8,), (2, 3, 12), (5, 4), (1, 4), (12, 20)])
+def test_semi_structured_2_4_mask_matches_definition(submission, reference, rng, shape, dtype):
+    w = _distinct(rng, shape, dtype)
+    got = submission.semi_structured_2_4_mask(w)
+    want = _two_four_by_definition(w)
+    context = f"(shape {list(shape)}: in each group of 4 consecutive entries along the LAST dim, keep the 2 largest |w|)"
+    assert_equal(got, want, name="2:4 mask", context=context)
+    assert_equal(got, reference.semi_structured_2_4_mask(w), name="2:4 mask (vs reference)", context=context)
+
+
+@points(5)
+def test_semi_structured_2_4_mask_groups_along_the_last_dim(submission):
+    w = torch.tensor([[0.1, -0.9, 0.3, 0.2, 5.0, -6.0, 0.01, 7.0],
+                      [-0.4, 0.05, 0.6, -0.7, 0.15, 0.25, -0.35, 0.45],
+                      [8.0, -0.02, 0.03, -9.0, -1.1, 1.2, 1.3, -1.4],
+                      [0.5, 0.55, -0.65, 0.75, 2.5, -2.4, 2.3, -2.2]])
+    got = submission.semi_structured_2_4_mask(w)
+    want = torch.tensor([[False, True, True, False, False, True, False, True],
+                         [False, False, True, True, False, False, True, True],
+                         [True, False, False, True, False, False, True, True],
+                         [False, False, True, True, True, True, False, False]])
+    assert_equal(got, want, name="2:4 mask of a [4, 8] weight", context=(
+        "(groups are w[r, 0:4] and w[r, 4:8] of each row; each keeps its 2 largest |w|: exactly 2 True per group, "
+        "and negative weights of large magnitude are kept)"))
+
+
+# -- errors --------------------------------------------------------------------------------------
+
+@points(10)
+@pytest.mark.parametrize("case", ["magnitude amount -0.1", "magnitude amount 1.5", "global amount -0.5",
+                                  "global amount 2.0", "2:4 last dim 6", "2:4 last dim 10"])
+def test_rejects_bad_arguments(submission, rng, case):
+    w = _distinct(rng, (3, 8), torch.float32)
+    if case.startswith("magnitude"):
+        with expect_value_error("amount"):
+            submission.magnitude_prune_mask(w, float(case.split()[-1]))
+    elif case.startswith("global"):
+        with expect_value_error("amount"):
+            submission.global_magnitude_prune_masks([w, w[:1]], float(case.split()[-1]))
+    else:
+        with expect_value_error("w"):
+            submission.semi_structured_2_4_mask(_distinct(rng, (4, int(case.split()[-1])), torch.float32))

@@ -1,0 +1,40 @@
+"""Instructors: `quiz grade-batch` grades a folder, one report per file, unusable files included."""
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+from quizgen.cli import cli
+from quizgen.paths import solutions_dir
+from quizgen.store import open_store
+
+
+def test_grade_batch_writes_a_summary_and_gradescope_files(runner, tmp_path):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "alice.py").write_text("# quizgen: question 52\n" + (solutions_dir() / "52_moe" / "reference.py").read_text())
+    shutil.copy(Path(__file__).parent / "mutants" / "52_moe" / "missing_factor_E.py", folder / "bob.py")
+    (folder / "carol.py").write_text("def route_top_k(:\n")
+    out = tmp_path / "grades"
+    result = runner.invoke(cli, ["grade-batch", str(folder), "--question", "52", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = {r["file"]: r for r in csv.DictReader((out / "summary.csv").open())}
+    assert float(rows["alice.py"]["score"]) == 100
+    assert 0 < float(rows["bob.py"]["score"]) < 100
+    assert rows["carol.py"]["gradable"] == "False" and "syntax error" in rows["carol.py"]["first_problem"]
+    assert json.loads((out / "bob.py.results.json").read_text())["max_score"] == 100
+    assert open_store().attempts() == []  # a class's grades are not the instructor's own progress
+
+
+def test_two_submits_at_once_are_both_recorded(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "moe.py"
+    path.write_text("# quizgen: question 52\n" + (solutions_dir() / "52_moe" / "reference.py").read_text())
+    cmd = [sys.executable, "-c", "from quizgen.cli import main; main()", "submit", str(path), "--json"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert len(open_store().attempts(52)) == 2
