@@ -145,7 +145,10 @@ def start(topic: str, no_stub: bool) -> None:
             raise EndOfInput from None
 
     def record(question, item, verdict) -> None:
+        from quizgen.review.scheduler import record_review
+
         store.record_concept_answer(question.id, item.id, item.kind, verdict.response, verdict.correct)
+        record_review(store, question.id, item.id, verdict.correct)
 
     out.print(f"{sum(len(q.concepts) for q in questions)} items on '{topic}'. Type q to stop; answers are saved as you go.")
     try:
@@ -207,6 +210,37 @@ def submit(file: Path, question_id: int | None, as_json: bool, device: str, seed
     sys.exit(0 if report.all_passed else 1 if report.gradable else 2)
 
 
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--question", "question_id", type=int, help="Question number (default: the stub's header line).")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+def watch(file: Path, question_id: int | None, device: str) -> None:
+    """Grade FILE again each time it is saved (Ctrl-C stops). Example: quiz watch moe.py"""
+    from watchfiles import watch as watch_changes
+
+    from quizgen.grading.runner import check_file, grade_checked, grading_launcher
+    from quizgen.ui import render_report
+
+    bank = _bank()
+    out = _out()
+    with grading_launcher([file.resolve().parent]) as launcher:
+        while True:
+            try:
+                checked = check_file(file, bank, question_id)
+            except UnusableSubmission as exc:
+                out.print(f"[red]{exc}[/red]")
+            else:
+                report = grade_checked(checked, launcher, device=device)
+                if report.gradable:
+                    _store().record_attempt(report)
+                render_report(out, report)
+            out.print(f"[dim]watching {file} (Ctrl-C stops)…[/dim]")
+            try:
+                next(iter(watch_changes(file, debounce=300)))
+            except (KeyboardInterrupt, StopIteration):
+                return
+
+
 def _require_cuda() -> None:
     import torch
 
@@ -226,6 +260,45 @@ def hint(question_id: int) -> None:
     index = min(store.hints_used(question_id), len(hints) - 1)
     store.record_hint(question_id, index)
     click.echo(f"Hint {index + 1}/{len(hints)} for question {question_id}: {hints[index]}")
+
+
+@cli.command()
+@click.option("--limit", type=int, default=20, show_default=True, help="At most this many items.")
+def review(limit: int) -> None:
+    """Review the concept items that are due (spaced repetition, FSRS). Example: quiz review"""
+    from quizgen.quiz.session import EndOfInput, ask_item
+    from quizgen.review.scheduler import due_items, next_due, record_review
+
+    bank = _bank()
+    store = _store()
+    out = _out()
+    items = {(q.id, i.id): (q, i) for q in bank.questions for i in q.concepts}
+    due = [key for key in due_items(store) if key in items][:limit]
+    if not due:
+        when = next_due(store)
+        out.print("Nothing is due." + (f" Next review: {when}." if when else " Answer items with `quiz start` first."))
+        return
+
+    def ask(prompt: str) -> str:
+        try:
+            return click.prompt(prompt, default="", show_default=False, prompt_suffix=": ")
+        except (click.Abort, EOFError):
+            raise EndOfInput from None
+
+    right = 0
+    try:
+        for n, key in enumerate(due, 1):
+            question, item = items[key]
+            verdict = ask_item(question, item, ask, out.print)
+            store.record_concept_answer(question.id, item.id, item.kind, verdict.response, verdict.correct)
+            when = record_review(store, question.id, item.id, verdict.correct)
+            right += verdict.correct
+            mark = "[green]Right.[/green]" if verdict.correct else f"[red]The answer is {verdict.expected}.[/red]"
+            out.print(f"{mark} [dim]{item.explanation.strip()}[/dim]\n[dim]next review: {when:%Y-%m-%d %H:%M} UTC[/dim]")
+    except EndOfInput:
+        out.print("\nStopped; what you answered is saved.")
+        return
+    out.print(f"\n[bold]{right} / {len(due)} right.[/bold]")
 
 
 @cli.command()

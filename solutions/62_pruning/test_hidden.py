@@ -39,6 +39,14 @@ def _kept_by_definition(w, k):
     return mask.reshape(w.shape)
 
 
+def _check_pruned_count(got, k, what):
+    """A first, plain check: how many entries are pruned (False) in total."""
+    masks = got if isinstance(got, (list, tuple)) else [got]
+    if all(isinstance(m, torch.Tensor) and m.dtype == torch.bool for m in masks):
+        pruned = sum(int((~m).sum()) for m in masks)
+        assert pruned == k, f"{what}: {pruned} entries pruned (False), expected exactly k = {k}"
+
+
 def _module_with(w):
     module = torch.nn.Module()
     module.weight = torch.nn.Parameter(w.clone())
@@ -58,6 +66,7 @@ def test_magnitude_prune_mask_matches_reference(submission, reference, rng, shap
     _assert_distinct([w])
     got = submission.magnitude_prune_mask(w, amount)
     k = round(amount * w.numel())
+    _check_pruned_count(got, k, f"pruning mask (shape {list(shape)}, amount {amount}: k = round({amount} * {w.numel()}))")
     assert_equal(got, reference.magnitude_prune_mask(w, amount), name="pruning mask",
                  context=f"(shape {list(shape)}, amount {amount}: False for the k = round({amount} * {w.numel()}) = {k} "
                          "entries of smallest |w|, True elsewhere)")
@@ -80,6 +89,8 @@ def test_magnitude_prune_mask_matches_torch_l1_unstructured(submission, rng, sha
 def test_prune_count_is_python_round_of_amount_times_numel(submission, rng, numel, amount, k):
     w = _distinct(rng, (numel,), torch.float32)
     got = submission.magnitude_prune_mask(w, amount)
+    _check_pruned_count(got, k, f"pruning mask (numel {numel}, amount {amount}: Python's round({amount * numel:g}) = {k}, "
+                                "half to even; not ceil, floor or round-half-up)")
     assert_equal(got, _kept_by_definition(w, k), name="pruning mask",
                  context=f"(numel {numel}, amount {amount}: amount * numel = {amount * numel:g} and Python's round "
                          f"(half to even) gives k = {k} pruned entries; not ceil, floor or round-half-up)")
@@ -140,9 +151,11 @@ def test_global_magnitude_prune_masks_match_reference(submission, reference, rng
     shapes, scales, amount = GLOBAL_CASES[case]
     ws = _layers(rng, shapes, dtype, scales)
     total = sum(w.numel() for w in ws)
-    _check_masks(submission.global_magnitude_prune_masks(ws, amount), reference.global_magnitude_prune_masks(ws, amount),
-                 f"global masks ({len(ws)} tensors, amount {amount}: prune the round({amount} * {total}) smallest |w| "
-                 "of ALL tensors together)")
+    what = (f"global masks ({len(ws)} tensors, amount {amount}: prune the round({amount} * {total}) = "
+            f"{round(amount * total)} smallest |w| of ALL tensors together)")
+    got = submission.global_magnitude_prune_masks(ws, amount)
+    _check_pruned_count(got, round(amount * total), what)
+    _check_masks(got, reference.global_magnitude_prune_masks(ws, amount), what)
 
 
 @points(5)
@@ -173,8 +186,10 @@ def test_global_count_is_rounded_once_over_the_total(submission, rng, sizes, amo
     masks = submission.global_magnitude_prune_masks(ws, amount)
     flat = _kept_by_definition(torch.cat(ws), k)
     want = list(torch.split(flat, sizes))
-    _check_masks(masks, want, f"global masks (sizes {sizes}, amount {amount}: k = round({amount} * {sum(sizes)}) = {k} "
-                              "over the total, not a sum of per-tensor roundings)")
+    what = (f"global masks (sizes {sizes}, amount {amount}: k = round({amount} * {sum(sizes)}) = {k} over the total, "
+            "not a sum of per-tensor roundings)")
+    _check_pruned_count(masks, k, what)
+    _check_masks(masks, want, what)
 
 
 # -- 2:4 semi-structured -------------------------------------------------------------------------

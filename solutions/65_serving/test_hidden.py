@@ -40,11 +40,12 @@ def _explained(why):
     ((80, 8, 128, 1, 1, 2), 327_680, "Llama-2-70B (80 layers, GQA with 8 KV heads of 128), one token"),
     ((80, 8, 128, 4096, 8, 2), 10_737_418_240, "Llama-2-70B, 4096 tokens x batch 8 (10 GiB)"),
     ((32, 8, 128, 32768, 1, 2), 4_294_967_296, "Mistral-7B-like (32 layers, 8 KV heads), a 32k context"),
-    ((12, 12, 64, 1024, 3, 4), 452_984_832, "GPT-2-small-like in fp32, batch 3"),
+    ((12, 12, 64, 1024, 3, 4), 226_492_416, "GPT-2-small-like in fp32, batch 3"),
     ((1, 1, 1, 1, 1, 1), 2, "one layer, one head, one element: one K and one V"),
     ((95, 7, 129, 10_000_019, 9_973, 3), 2 * 95 * 7 * 129 * 10_000_019 * 9_973 * 3,
      "odd sizes whose byte count passes 2**53 (float arithmetic is no longer exact there)"),
-])
+], ids=["opt13b_token", "llama2_70b_token", "llama2_70b_4096x8", "mistral7b_32k", "gpt2_fp32_batch3", "unit",
+        "past_2_53"])
 def test_kv_cache_bytes_known_values(submission, args, expected, what):
     got = submission.kv_cache_bytes(*args)
     with _explained(f"{what}: 2 (K and V) * n_layers * n_kv_heads * head_dim * seq_len * batch * bytes_per_el, "
@@ -74,7 +75,7 @@ def test_kv_cache_bytes_random_sizes(submission, rng):
     ([5, 5, 5], 1, 15),
     ([1000, 3], 7, 143 + 1),
     ([9, 9, 9, 9], 8, 8),            # one ceil over the sum (36 / 8) would give 5
-])
+], ids=["37_16_1_0_100", "15", "16", "17", "empty", "block_size_1", "1000_3", "four_9s"])
 def test_blocks_needed_known_values(submission, seq_lens, block_size, expected):
     got = submission.blocks_needed(list(seq_lens), block_size)
     per_sequence = [-(-length // block_size) for length in seq_lens]
