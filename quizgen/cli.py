@@ -326,7 +326,7 @@ def validate(question_ids: tuple[int, ...], device: str, seed: int | None, verbo
     from rich.table import Table
 
     from quizgen.grading.runner import grading_launcher
-    from quizgen.grading.validate import validate_task
+    from quizgen.grading.validate import validate_tasks
 
     bank = _bank()
     questions = [_question(bank, i) for i in question_ids] if question_ids else [q for q in bank.questions if q.coding]
@@ -338,14 +338,16 @@ def validate(question_ids: tuple[int, ...], device: str, seed: int | None, verbo
         table.add_column(col, overflow="fold")
     results = []
     with grading_launcher() as launcher:
-        for question in questions:
-            result = validate_task(question, launcher, device=device, seed=seed)
+        for result in validate_tasks(questions, launcher, device=device, seed=seed):
+            question = result.question
             results.append(result)
             ref = f"{result.reference.score:g}" if result.reference else "-"
             stub_score = f"{result.stub.score:g}" if result.stub else "-"
             rejected = f"{sum(m.rejected for m in result.mutants)}/{len(result.mutants)}"
-            table.add_row(f"{question.id} {question.slug}", ref, stub_score, rejected, f"{result.seconds:.1f} s",
-                          "[green]ok[/green]" if result.ok else "[red]" + "; ".join(result.problems) + "[/red]")
+            verdict = "[green]ok[/green]" if result.ok else "[red]" + "; ".join(result.problems) + "[/red]"
+            table.add_row(f"{question.id} {question.slug}", ref, stub_score, rejected, f"{result.seconds:.1f} s", verdict)
+            out.print(f"{question.id} {question.slug}: reference {ref}, stub {stub_score}, wrong rejected {rejected}, "
+                      f"{result.seconds:.1f} s: {verdict}")
             if verbose:
                 for m in result.mutants:
                     out.print(f"  {question.id} {m.file}: {'rejected' if m.rejected else 'PASSED'} "

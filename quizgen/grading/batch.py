@@ -12,19 +12,22 @@ from pathlib import Path
 from quizgen.bank.models import Bank
 from quizgen.errors import UnusableSubmission
 from quizgen.grading.report import Report
-from quizgen.grading.runner import check_file, grade_checked, grading_launcher
+from quizgen.grading.runner import check_file, grade_many, grading_launcher
+from quizgen.grading.static import CheckedSource
 
 
 def grade_folder(folder: Path, bank: Bank, question_id: int, *, device: str = "cpu",
                  seed: int | None = None) -> Iterator[Report]:
-    """Yield each file's report as soon as it is graded (sorted by file name)."""
-    files = sorted(p for p in folder.glob("*.py") if p.is_file())
+    """Yield each file's report as soon as it is graded (sorted by file name), two at a time."""
+    checked: dict[str, CheckedSource] = {}
+    refused: dict[str, Report] = {}
+    for path in sorted(p for p in folder.glob("*.py") if p.is_file()):
+        try:
+            checked[path.name] = check_file(path, bank, question_id)
+        except UnusableSubmission as exc:
+            refused[path.name] = Report(question_id=question_id, file=path.name, gradable=False, message=str(exc),
+                                        isolation="not run", device=device, seed=seed)
     with grading_launcher([folder.resolve()]) as launcher:
-        for path in files:
-            try:
-                checked = check_file(path, bank, question_id)
-            except UnusableSubmission as exc:
-                yield Report(question_id=question_id, file=path.name, gradable=False, message=str(exc),
-                             isolation="not run", device=device, seed=seed)
-                continue
-            yield grade_checked(checked, launcher, device=device, seed=seed)
+        graded = grade_many(list(checked.values()), launcher, device=device, seed=seed)
+        for name in sorted(checked.keys() | refused.keys()):
+            yield refused[name] if name in refused else next(graded)

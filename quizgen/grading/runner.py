@@ -14,16 +14,18 @@ import importlib.util
 import json
 import os
 import secrets
-import signal
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from quizgen.bank.models import Bank, Question
 from quizgen.errors import UnusableSubmission
-from quizgen.grading.proxy import Launcher, Submission, SubmissionFailure, SubmissionLoadError, WorkerLimits, kill_worker
+from quizgen.grading.proxy import (Launcher, Submission, SubmissionFailure, SubmissionLoadError, WorkerLimits,
+                                   kill_worker)
 from quizgen.grading.report import Report, TestResult
 from quizgen.grading.static import CheckedSource, check_source, read_source
 from quizgen.paths import solutions_dir, user_home
@@ -71,7 +73,7 @@ def grading_launcher(extra_hidden: list[Path] = ()):
 
 def _run_suite_in_child(checked: CheckedSource, launcher: Launcher, limits: WorkerLimits, results: Path,
                         seed: int, deadline: float) -> None:
-    """Body of the forked trusted process. Never returns."""
+    """Body of the forked trusted process: load the submission, then run the suite. Never returns."""
     code = 0
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -79,15 +81,22 @@ def _run_suite_in_child(checked: CheckedSource, launcher: Launcher, limits: Work
             os.dup2(devnull, 1)
             os.dup2(devnull, 2)
             sys.stdout = sys.stderr = open(os.devnull, "w")  # also when an outer pytest captured them
+        question = checked.question
+        submission = Submission(launcher, checked.source, question.coding.functions, limits, checked.display_name,
+                                deadline=deadline)
+        try:
+            submission.load()
+        except SubmissionFailure as exc:
+            what = "" if isinstance(exc, SubmissionLoadError) else "loading failed: "
+            with results.open("a", encoding="utf-8") as out:
+                out.write(json.dumps({"not_gradable": f"{checked.display_name}: {what}{exc}"}) + "\n")
+            os._exit(0)
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # third-party plugins have no say in a grade
         import pytest
 
         from quizgen.grading.plugin import GradingPlugin
 
-        question = checked.question
         folder = suite_folder(question)
-        submission = Submission(launcher, checked.source, question.coding.functions, limits, checked.display_name,
-                                deadline=deadline)
         plugin = GradingPlugin(submission, load_reference(question), results, seed, limits.device)
         try:
             pytest.main([str(folder / SUITE_FILE), "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
@@ -102,18 +111,59 @@ def _run_suite_in_child(checked: CheckedSource, launcher: Launcher, limits: Work
         os._exit(code)
 
 
-def _read_results(path: Path) -> list[TestResult]:
-    tests = []
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                tests.append(TestResult.model_validate({k: v for k, v in json.loads(line).items() if k != "time"}))
-    return tests
+def _read_results(path: Path) -> tuple[list[TestResult], str | None]:
+    """The tests written so far, and the reason the file was not gradable, if it was not."""
+    tests, not_gradable = [], None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        if "not_gradable" in record:
+            not_gradable = record["not_gradable"]
+        else:
+            tests.append(TestResult.model_validate({k: v for k, v in record.items() if k != "time"}))
+    return tests, not_gradable
 
 
-def grade_checked(checked: CheckedSource, launcher: Launcher, *, device: str = "cpu", seed: int | None = None,
-                  limits: WorkerLimits | None = None) -> Report:
-    """Grade a statically checked source. The returned report is never partial without saying so."""
+@dataclass
+class PendingGrade:
+    """A grading running in its own trusted process; ``wait()`` gives its report."""
+
+    pid: int
+    base: Report
+    results_dir: tempfile.TemporaryDirectory
+    start: float
+    deadline: float
+    status: int | None = None
+
+    def done(self) -> bool:
+        if self.status is None:
+            finished, status = os.waitpid(self.pid, os.WNOHANG)
+            if finished:
+                self.status = status
+            elif time.monotonic() > self.deadline + DEADLINE_SLACK_S:
+                kill_worker(self.pid)
+                os.waitpid(self.pid, 0)
+                self.status = -1
+        return self.status is not None
+
+    def wait(self) -> Report:
+        while not self.done():
+            time.sleep(0.01)
+        with self.results_dir:
+            tests, not_gradable = _read_results(Path(self.results_dir.name) / "results.jsonl")
+        seconds = time.monotonic() - self.start
+        if not_gradable:
+            return self.base.model_copy(update={"gradable": False, "message": not_gradable, "seconds": seconds})
+        message = ""
+        if self.status == -1:
+            message = "grading stopped at its overall time limit; tests not reached are missing"
+        elif not tests:
+            message = "the hidden suite produced no results (a grader bug: please report it)"
+        return self.base.model_copy(update={"tests": tests, "message": message, "seconds": seconds})
+
+
+def start_grading(checked: CheckedSource, launcher: Launcher, *, device: str = "cpu", seed: int | None = None,
+                  limits: WorkerLimits | None = None) -> PendingGrade:
+    """Fork the trusted process that grades ``checked``; several may run at once on one launcher."""
     import torch  # noqa: F401 - imported before forking so each trusted child inherits it
 
     question = checked.question
@@ -124,41 +174,30 @@ def grade_checked(checked: CheckedSource, launcher: Launcher, *, device: str = "
     base = Report(question_id=question.id, file=checked.display_name, device=device, seed=seed,
                   file_sha256=hashlib.sha256(checked.source.encode()).hexdigest(),
                   isolation=_describe(launcher.isolation))
-    probe = Submission(launcher, checked.source, question.coding.functions, limits, checked.display_name,
-                       deadline=deadline)
-    try:
-        probe.load()
-    except SubmissionLoadError as exc:
-        return base.model_copy(update={"gradable": False, "message": f"{checked.display_name}: {exc}",
-                                       "seconds": time.monotonic() - start})
-    except SubmissionFailure as exc:
-        return base.model_copy(update={"gradable": False, "message": f"{checked.display_name}: loading failed: {exc}",
-                                       "seconds": time.monotonic() - start})
-    finally:
-        probe.close()
-    with tempfile.TemporaryDirectory(prefix="quizgen-results-") as tmp:
-        results = Path(tmp) / "results.jsonl"
-        results.touch()
-        gc.freeze()  # the child's collections then skip the parent's (torch-sized) heap
-        pid = os.fork()
-        if pid == 0:
-            _run_suite_in_child(checked, launcher, limits, results, seed, deadline)
-        status = None
-        while time.monotonic() < deadline + DEADLINE_SLACK_S:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            time.sleep(0.01)
-        else:
-            kill_worker(pid)
-            os.waitpid(pid, 0)
-        tests = _read_results(results)
-    message = ""
-    if status is None:
-        message = "grading stopped at its overall time limit; tests not reached are missing"
-    elif not tests:
-        message = "the hidden suite produced no results (a grader bug: please report it)"
-    return base.model_copy(update={"tests": tests, "message": message, "seconds": time.monotonic() - start})
+    results_dir = tempfile.TemporaryDirectory(prefix="quizgen-results-")
+    results = Path(results_dir.name) / "results.jsonl"
+    results.touch()
+    gc.freeze()  # the child's collections then skip the parent's (torch-sized) heap
+    pid = os.fork()
+    if pid == 0:
+        _run_suite_in_child(checked, launcher, limits, results, seed, deadline)
+    return PendingGrade(pid, base, results_dir, start, deadline)
+
+
+def grade_checked(checked: CheckedSource, launcher: Launcher, *, device: str = "cpu", seed: int | None = None,
+                  limits: WorkerLimits | None = None) -> Report:
+    """Grade a statically checked source. The returned report is never partial without saying so."""
+    return start_grading(checked, launcher, device=device, seed=seed, limits=limits).wait()
+
+
+def grade_many(jobs: list[CheckedSource], launcher: Launcher, *, parallel: int = 2, **options) -> Iterator[Report]:
+    """Grade ``jobs`` with up to ``parallel`` running at once; reports come back in the order given."""
+    pending: list[PendingGrade] = []
+    queue = list(jobs)
+    while queue or pending:
+        while queue and len(pending) < parallel:
+            pending.append(start_grading(queue.pop(0), launcher, **options))
+        yield pending.pop(0).wait()
 
 
 def _describe(isolation: dict) -> str:

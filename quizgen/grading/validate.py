@@ -4,14 +4,15 @@ every known-wrong implementation under tests/mutants/ fails at least one test.""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from quizgen.bank.models import Question
 from quizgen.errors import UnusableSubmission
 from quizgen.grading.report import Report
-from quizgen.grading.runner import REFERENCE_FILE, grade_checked, suite_folder
-from quizgen.grading.static import check_source
+from quizgen.grading.runner import REFERENCE_FILE, grade_many, suite_folder
+from quizgen.grading.static import CheckedSource, check_source
 from quizgen.paths import bundled_root
 
 MUTANTS_DIR = Path("tests") / "mutants"
@@ -44,49 +45,81 @@ def mutant_files(question: Question) -> list[Path]:
     return sorted(folder.glob("*.py")) if folder.is_dir() else []
 
 
-def _grade_source(source: str, name: str, question: Question, launcher, device: str, seed: int | None) -> Report:
-    class OneQuestionBank:
-        questions = [question]
+class _OneQuestion:
+    """A bank of one question, for the static check of sources that do not carry a header."""
 
-        @staticmethod
-        def get(_):
-            return question
+    def __init__(self, question: Question):
+        self.questions = [question]
 
-    checked = check_source(source, name, OneQuestionBank, question.id)
-    return grade_checked(checked, launcher, device=device, seed=seed)
+    def get(self, _question_id: int) -> Question:
+        return self.questions[0]
 
 
-def validate_task(question: Question, launcher, *, device: str = "cpu", seed: int | None = None) -> TaskValidation:
-    result = TaskValidation(question)
-    start = time.monotonic()
+def _jobs(question: Question, result: TaskValidation) -> list[tuple[str, CheckedSource]]:
+    """(role, checked source) for the reference, the stub and every known-wrong file."""
+    bank = _OneQuestion(question)
     try:
         folder = suite_folder(question)
     except UnusableSubmission as exc:
         result.problems.append(str(exc))
-        return result
-    reference_source = (folder / REFERENCE_FILE).read_text(encoding="utf-8")
-    result.reference = _grade_source(reference_source, REFERENCE_FILE, question, launcher, device, seed)
-    if not result.reference.all_passed:
-        failing = ", ".join(t.name for t in result.reference.failing[:3]) or result.reference.message
-        result.problems.append(f"reference scores {result.reference.score:g}/{result.reference.max_score:g} ({failing})")
-    if abs(result.reference.max_score - 100) > 1e-6:
-        result.problems.append(f"the suite's points add up to {result.reference.max_score:g}, not 100")
-    result.stub = _grade_source(question.coding.stub, question.coding.stub_file, question, launcher, device, seed)
-    if not result.stub.gradable or result.stub.score != 0:
-        result.problems.append(f"the stub scores {result.stub.score:g} (must be 0){': ' + result.stub.message if result.stub.message else ''}")
-    mutants = mutant_files(question)
-    if len(mutants) < 5:
-        result.problems.append(f"only {len(mutants)} known-wrong implementations (at least 5 wanted)")
-    for path in mutants:
+        return []
+    sources = [("reference", REFERENCE_FILE, (folder / REFERENCE_FILE).read_text(encoding="utf-8")),
+               ("stub", question.coding.stub_file, question.coding.stub)]
+    sources += [("mutant", p.name, p.read_text(encoding="utf-8")) for p in mutant_files(question)]
+    jobs = []
+    for role, name, source in sources:
         try:
-            report = _grade_source(path.read_text(encoding="utf-8"), path.name, question, launcher, device, seed)
+            jobs.append((role, check_source(source, name, bank, question.id)))
         except UnusableSubmission as exc:
-            result.problems.append(f"mutant {path.name} is not gradable: {exc}")
-            continue
+            result.problems.append(f"{role} {name} is not gradable: {exc}")
+    return jobs
+
+
+def _judge(result: TaskValidation, role: str, report: Report) -> None:
+    if role == "reference":
+        result.reference = report
+        if not report.all_passed:
+            failing = ", ".join(t.name for t in report.failing[:3]) or report.message
+            result.problems.append(f"reference scores {report.score:g}/{report.max_score:g} ({failing})")
+        if abs(report.max_score - 100) > 1e-6:
+            result.problems.append(f"the suite's points add up to {report.max_score:g}, not 100")
+    elif role == "stub":
+        result.stub = report
+        if not report.gradable or report.score != 0:
+            result.problems.append(f"the stub scores {report.score:g} (must be 0)"
+                                   + (f": {report.message}" if report.message else ""))
+    else:
         rejected = report.gradable and not report.all_passed
         detail = report.failing[0].name if report.failing else report.message
-        result.mutants.append(MutantOutcome(path.name, rejected, report.score, detail))
+        result.mutants.append(MutantOutcome(report.file, rejected, report.score, detail))
         if not rejected:
-            result.problems.append(f"mutant {path.name} passes every test")
-    result.seconds = time.monotonic() - start
-    return result
+            result.problems.append(f"mutant {report.file} passes every test")
+
+
+def validate_tasks(questions: list[Question], launcher, *, device: str = "cpu", seed: int | None = None,
+                   parallel: int = 2) -> Iterator[TaskValidation]:
+    """Validate each task, grading up to ``parallel`` files at once; yields each task when it is done."""
+    results = [TaskValidation(q) for q in questions]
+    plan = [(result, role, checked) for result in results for role, checked in _jobs(result.question, result)]
+    remaining = {id(r): sum(1 for p in plan if p[0] is r) for r in results}
+    launcher.isolation  # noqa: B018 - wait for the launcher, so its start is not charged to the first task
+    reports = grade_many([checked for _, _, checked in plan], launcher, parallel=parallel, device=device, seed=seed)
+    last = time.monotonic()
+    done = 0
+    for (result, role, _), report in zip(plan, reports):
+        _judge(result, role, report)
+        remaining[id(result)] -= 1
+        while done < len(results) and remaining[id(results[done])] == 0:
+            finished = results[done]
+            if len(finished.mutants) < 5:
+                finished.problems.append(f"only {len(finished.mutants)} known-wrong implementations (at least 5 wanted)")
+            now = time.monotonic()
+            finished.seconds, last = now - last, now
+            done += 1
+            yield finished
+    for finished in results[done:]:  # tasks with nothing gradable
+        yield finished
+
+
+def validate_task(question: Question, launcher, *, device: str = "cpu", seed: int | None = None) -> TaskValidation:
+    return next(validate_tasks([question], launcher, device=device, seed=seed))

@@ -100,11 +100,11 @@ def test_flash_attention_matches_sdpa_and_logsumexp(submission, rng, Tq, Tk, cau
 @pytest.mark.parametrize("block_q,block_k", [(1, 1), (1, 64), (64, 1), (7, 5), (16, 16), (4, 32), (200, 300)])
 def test_flash_attention_does_not_depend_on_block_sizes(submission, block_q, block_k):
     rng = torch.Generator().manual_seed(58)  # the same inputs for every block size
-    q, k, v = _qkv(rng, 1, 2, 19, 26, 8, torch.float64)
+    q, k, v = _qkv(rng, 1, 2, 13, 21, 8, torch.float64)
     want_out, want_lse = _peer(q, k, v, True)
     out, lse = _run(submission, q, k, v, block_q, block_k, True)
     _check(out, lse, want_out, want_lse,
-           f"(Tq=19, Tk=26, causal, block_q={block_q}, block_k={block_k}: every block size must give the same "
+           f"(Tq=13, Tk=21, causal, block_q={block_q}, block_k={block_k}: every block size must give the same "
            "attention; blocks larger than T are one tile)")
 
 
@@ -133,8 +133,8 @@ def test_flash_attention_fully_masked_tiles_give_no_nan(submission, rng, Tq, Tk,
     out, lse = _run(submission, q, k, v, block_q, block_k, True)
     want_out, want_lse = _peer(q, k, v, True)
     _check(out, lse, want_out, want_lse,
-           f"(causal, Tq={Tq}, Tk={Tk}, blocks {block_q}x{block_k}: many tiles lie wholly in the masked future; "
-           "exp(-inf - (-inf)) is NaN, so guard rows whose running max is still -inf)")
+           f"(causal, Tq={Tq}, Tk={Tk}, blocks {block_q}x{block_k}: many tiles lie wholly in the masked future and "
+           "must add nothing; if NaN appears, guard rows whose running max is still -inf: exp(-inf - (-inf)) is NaN)")
 
 
 @points(6)

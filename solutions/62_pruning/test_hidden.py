@@ -11,6 +11,10 @@ from torch.nn.utils import prune
 from quizgen.grading.suite import FLOAT_DTYPES, assert_equal, expect_value_error, points
 
 
+class GraderError(Exception):
+    """A problem of the hidden suite itself (reported as a grader error, never as the user's fault)."""
+
+
 def _numel(shape):
     n = 1
     for s in shape:
@@ -28,7 +32,8 @@ def _distinct(rng, shape, dtype, scale=1.0):
 
 def _assert_distinct(ws):
     mags = torch.cat([w.abs().double().reshape(-1) for w in ws])
-    assert torch.unique(mags).numel() == mags.numel(), "grader error: tied magnitudes in a random input"
+    if torch.unique(mags).numel() != mags.numel():
+        raise GraderError("tied magnitudes in a random input")
 
 
 def _kept_by_definition(w, k):
@@ -44,7 +49,8 @@ def _check_pruned_count(got, k, what):
     masks = got if isinstance(got, (list, tuple)) else [got]
     if all(isinstance(m, torch.Tensor) and m.dtype == torch.bool for m in masks):
         pruned = sum(int((~m).sum()) for m in masks)
-        assert pruned == k, f"{what}: {pruned} entries pruned (False), expected exactly k = {k}"
+        if pruned != k:
+            raise AssertionError(f"{what}: {pruned} entries pruned (False), expected exactly k = {k}")
 
 
 def _module_with(w):
@@ -114,7 +120,8 @@ def test_amount_0_keeps_everything_and_amount_1_prunes_everything(submission, rn
     assert_equal(submission.magnitude_prune_mask(w, 0.0), torch.ones(5, 6, dtype=torch.bool), name="mask for amount 0.0")
     assert_equal(submission.magnitude_prune_mask(w, 1.0), torch.zeros(5, 6, dtype=torch.bool), name="mask for amount 1.0")
     masks = submission.global_magnitude_prune_masks([w, v], 0.0)
-    assert isinstance(masks, (list, tuple)) and len(masks) == 2, "global_magnitude_prune_masks must return one mask per tensor"
+    if not (isinstance(masks, (list, tuple)) and len(masks) == 2):
+        raise AssertionError("global_magnitude_prune_masks must return one mask per tensor")
     assert_equal(masks[0], torch.ones(5, 6, dtype=torch.bool), name="global mask 0 for amount 0.0")
     assert_equal(masks[1], torch.ones(7, dtype=torch.bool), name="global mask 1 for amount 0.0")
     masks = submission.global_magnitude_prune_masks([w, v], 1.0)
@@ -130,12 +137,13 @@ def _layers(rng, shapes, dtype, scales):
         mags = torch.cat([w.abs().double().reshape(-1) for w in ws])
         if torch.unique(mags).numel() == mags.numel():
             return ws
-    raise AssertionError("grader error: tied magnitudes in random layers")
+    raise GraderError("tied magnitudes in random layers")
 
 
 def _check_masks(got, want, what):
-    assert isinstance(got, (list, tuple)) and len(got) == len(want), \
-        f"{what}: expected a list of {len(want)} masks, got {type(got).__name__} of length {len(got) if hasattr(got, '__len__') else '?'}"
+    if not (isinstance(got, (list, tuple)) and len(got) == len(want)):
+        size = len(got) if hasattr(got, "__len__") else "?"
+        raise AssertionError(f"{what}: expected a list of {len(want)} masks, got {type(got).__name__} of length {size}")
     for i, (g, e) in enumerate(zip(got, want)):
         assert_equal(g, e, name=f"{what}: mask {i}", context=f"(tensor {i} of shape {list(e.shape)})")
 

@@ -133,7 +133,8 @@ def test_speculative_verify_accepts_when_u_equals_the_ratio(submission, dtype):
 def _random_step(rng, g, V, dtype):
     p = _distributions(rng, g + 1, V, dtype)
     q = _distributions(rng, g, V, dtype)
-    draft = torch.multinomial(q.double(), 1, generator=rng).flatten()
+    u_draft = torch.rand(g, 1, generator=rng, dtype=torch.float64)
+    draft = torch.searchsorted(q.double().cumsum(-1), u_draft).flatten().clamp(max=V - 1)  # draft_i ~ q_i
     ratio = (p[torch.arange(g), draft] / q[torch.arange(g), draft]).double()
     u = torch.rand(g, generator=rng, dtype=torch.float64)
     near = (u - ratio).abs() < 1e-3
