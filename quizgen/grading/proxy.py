@@ -208,6 +208,9 @@ class Submission:
         return self._request(function, name, args, kwargs, params or {})
 
     def _request(self, function: str, harness: str | None, args: tuple, kwargs: dict, params: dict):
+        import torch
+        from torch.utils._pytree import tree_leaves
+
         if self._remaining() <= 0:
             raise SubmissionTimeout(f"the submission used up its {self.limits.total_seconds:.0f} s time budget; "
                                     f"{function}() was not run")
@@ -241,7 +244,8 @@ class Submission:
             raise ContractViolation(f"{function}() modified its input ({', '.join(header['mutated'])}); "
                                     "functions must not change their arguments: work on a copy")
         devices = set(header.get("devices") or [])
-        if devices - {self.device}:
+        takes_tensors = any(isinstance(v, torch.Tensor) for v in tree_leaves((args, kwargs)))
+        if takes_tensors and devices - {self.device}:  # without tensor inputs (a mask of size n) any device will do
             raise ContractViolation(f"{function}() returned a tensor on {', '.join(sorted(devices))}, "
                                     f"but its inputs were on {self.device}")
         return value

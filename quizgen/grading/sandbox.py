@@ -95,9 +95,10 @@ def hideable(paths: list[Path], keep: list[Path]) -> list[Path]:
     """The folders that can be hidden without hiding Python, torch, quizgen or ``keep`` themselves."""
     needed = [Path(sys.prefix).resolve(), Path(__file__).resolve().parents[1], *(k.resolve() for k in keep)]
     needed += [Path(p).resolve() for p in sys.path if p and Path(p).is_dir()]
-    out = []
-    for path in paths:
-        path = path.resolve()
+    out: list[Path] = []
+    for path in sorted({p.resolve() for p in paths}, key=lambda p: len(p.parts)):
+        if any(o == path or o in path.parents for o in out):
+            continue  # already hidden with a folder above it
         if path.is_dir() and not any(n == path or path in n.parents for n in needed):
             out.append(path)
     return out
