@@ -63,4 +63,5 @@ def test_T_squared_keeps_the_soft_gradient_magnitude_as_T_grows(ref):
         norms.append(float(leaf.grad.norm()))
     assert max(norms) / min(norms) < 1.1
     # ... and approach (z - v) / (N * C) in the high-temperature limit (eq. 4 times T^2, averaged over N rows).
-    torch.testing.assert_close(leaf.grad, (s - t) / (s.shape[0] * s.shape[1]), rtol=5e-2, atol=1e-4)
+    approx = (s - t) / (s.shape[0] * s.shape[1])
+    assert float((leaf.grad - approx).norm() / approx.norm()) < 0.02

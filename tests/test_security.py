@@ -26,6 +26,7 @@ from quizgen.store import open_store
 MALICIOUS = Path(__file__).parent / "malicious"
 ATTACKS = sorted(p.name for p in MALICIOUS.glob("*.py"))
 LIMITS = WorkerLimits(call_seconds=3.0, total_seconds=8.0, memory_mb=1024)
+DELAYED_ATTACKS = {"subprocess_escape.py", "fork_bomb.py", "ctypes_fork.py"}
 RETURN_SLACK_S = 2.0 + 3.0  # the contract's two seconds, plus pytest's own start-up in the trusted child
 
 
@@ -98,7 +99,8 @@ def test_attack_fails(attack, launcher, listener, tmp_path, monkeypatch):
     assert not report.all_passed, f"{attack} passed every test"
     assert report.score < 100
     assert elapsed <= LIMITS.total_seconds + RETURN_SLACK_S, f"grading took {elapsed:.1f} s"
-    time.sleep(3.5)  # give a delayed escape (a detached sleep) the time to show itself
+    if attack in DELAYED_ATTACKS:
+        time.sleep(3.5)  # give a delayed escape (a detached `sleep 3; echo`) the time to show itself
     assert not marker.exists(), f"{attack} wrote outside its folder: {marker.read_text()!r}"
     assert received == [], f"{attack} reached a loopback server"
     assert _digest(db) == before, f"{attack} changed the database"
@@ -126,3 +128,11 @@ def test_static_check_refuses_most_attacks_with_a_clear_message(runner, tmp_path
             assert f"{attack}:" in result.output and "imports" in result.output, result.output
             refused += 1
     assert refused >= len(ATTACKS) // 2
+
+
+def test_forbidden_op_through_an_aten_alias_is_caught(launcher):
+    question = load_bank().get(58)
+    source = (MALICIOUS / "flash_attention" / "aten_alias.py").read_text()
+    report = grade_checked(CheckedSource(source, question, "aten_alias.py"), launcher, seed=1)
+    assert not report.all_passed
+    assert any("fused attention op" in t.message for t in report.failing), [t.message for t in report.failing][:3]

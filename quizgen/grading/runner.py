@@ -18,7 +18,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+import contextlib
 from contextlib import contextmanager
+from functools import cache
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,10 +163,26 @@ class PendingGrade:
         return self.base.model_copy(update={"tests": tests, "message": message, "seconds": seconds})
 
 
+@cache
+def _preload_for_children() -> None:
+    """Import, once in the parent, what every forked grading would import: torch, pytest's built-in
+    plugins and the grading helpers (about 0.1 s saved per grading)."""
+    import importlib
+
+    import torch  # noqa: F401
+    from _pytest.config import default_plugins, essential_plugins
+
+    for name in (*essential_plugins, *default_plugins):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(f"_pytest.{name}")
+    import quizgen.grading.plugin  # noqa: F401
+    import quizgen.grading.suite  # noqa: F401
+
+
 def start_grading(checked: CheckedSource, launcher: Launcher, *, device: str = "cpu", seed: int | None = None,
                   limits: WorkerLimits | None = None) -> PendingGrade:
     """Fork the trusted process that grades ``checked``; several may run at once on one launcher."""
-    import torch  # noqa: F401 - imported before forking so each trusted child inherits it
+    _preload_for_children()
 
     question = checked.question
     seed = secrets.randbits(31) if seed is None else seed

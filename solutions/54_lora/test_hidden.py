@@ -143,10 +143,12 @@ def test_init_lora_B_is_zero_and_A_is_bounded(submission, fan_in, fan_out, r):
     A, B = submission.init_lora(fan_in, fan_out, r, 99)
     assert_equal(B, torch.zeros(fan_out, r), name="B",
                  context="(B starts at zero, so the adapted layer equals the frozen one at step 0)")
-    assert_close(A.abs().amax().clamp_max(fan_in ** -0.5), A.abs().amax(), name="max |A|", rtol=0, atol=0,
-                 context=f"(kaiming_uniform_ with a=sqrt(5) samples in +-1/sqrt(in) = +-{fan_in ** -0.5:.4g})")
-    if A.abs().amax() < 0.5 * fan_in ** -0.5 or A.std() < 0.3 * fan_in ** -0.5:
-        raise AssertionError(f"A looks degenerate (max |A| {float(A.abs().amax()):.3g}, std {float(A.std()):.3g}); "
+    bound, largest = fan_in ** -0.5, float(A.abs().max())
+    if largest > bound * (1 + 1e-6):
+        raise AssertionError(f"max |A| is {largest:.6g}, above 1/sqrt(in) = {bound:.6g}: kaiming_uniform_ with "
+                             "a=sqrt(5) samples uniformly in +-1/sqrt(in)")
+    if largest < 0.5 * bound or float(A.std()) < 0.3 * bound:
+        raise AssertionError(f"A looks degenerate (max |A| {largest:.3g}, std {float(A.std()):.3g}); "
                              "with A = 0 and B = 0 neither matrix ever receives a gradient")
 
 

@@ -97,6 +97,8 @@ def _run(submission, x, desc, segments, g, *, x_requires_grad=True, seed=0):
     if got["modified_layers"]:
         raise AssertionError(f"checkpointed_forward changed the parameters of layers {got['modified_layers']}: "
                              "layers are inputs and must not be modified")
+    if got.get("x_modified"):
+        raise AssertionError("checkpointed_forward changed x in place: inputs must not be modified")
     return got
 
 

@@ -26,6 +26,7 @@ Returns a dict:
 - ``masks``: ``[layer index, phase, mask]`` for each dropout mask drawn (mask: bool, True = kept)
 - ``backward_ran``: whether the output required grad, so that a backward pass could run
 - ``modified_layers``: indices of layers whose parameters differ from the description after the run
+- ``x_modified``: whether fn changed x in place (it receives a private copy of x)
 """
 
 from __future__ import annotations
@@ -147,4 +148,5 @@ def run(fn, args, kwargs, params: dict, tracer):
         "masks": masks,
         "backward_ran": backward_ran,
         "modified_layers": modified,
+        "x_modified": not torch.equal(x_leaf.detach(), x),
     }

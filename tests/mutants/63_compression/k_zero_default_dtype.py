@@ -13,7 +13,7 @@ def low_rank_factorize(W: Tensor, k: int) -> tuple[Tensor, Tensor]:
         raise ValueError(f"k must be in [0, min(m, n)] = [0, {min(m, n)}] for W of shape [{m}, {n}], got k={k}")
     if k == 0:
         return torch.zeros(m, 0), torch.zeros(0, n)
-    U, S, Vh = torch.linalg.svd(W, full_matrices=False)  # S descending
+    U, S, Vh = torch.linalg.svd(W, full_matrices=False)
     A = U[:, :k] * S[:k]  # scales column j of U_k by sigma_j: U_k diag(S_k)
     B = Vh[:k, :]  # rows of Vh are already V^T: no transpose
     return A, B

@@ -12,8 +12,8 @@ def low_rank_factorize(W: Tensor, k: int) -> tuple[Tensor, Tensor]:
     if k < 0 or k > min(m, n):
         raise ValueError(f"k must be in [0, min(m, n)] = [0, {min(m, n)}] for W of shape [{m}, {n}], got k={k}")
     U, S, Vh = torch.linalg.svd(W, full_matrices=False)  # S descending
-    A = U[:, :k] * S[:k].sqrt()  # scales column j of U_k by sigma_j: U_k diag(S_k)
-    B = S[:k, None] * Vh[:k, :]  # rows of Vh are already V^T: no transpose
+    A = U[:, :k] * S[:k].sqrt()
+    B = S[:k, None] * Vh[:k, :]
     return A, B
 
 

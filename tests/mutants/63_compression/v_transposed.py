@@ -13,7 +13,7 @@ def low_rank_factorize(W: Tensor, k: int) -> tuple[Tensor, Tensor]:
         raise ValueError(f"k must be in [0, min(m, n)] = [0, {min(m, n)}] for W of shape [{m}, {n}], got k={k}")
     U, S, Vh = torch.linalg.svd(W, full_matrices=False)  # S descending
     A = U[:, :k] * S[:k]  # scales column j of U_k by sigma_j: U_k diag(S_k)
-    B = Vh[:, :k].T  # rows of Vh are already V^T: no transpose
+    B = Vh[:, :k].T
     return A, B
 
 

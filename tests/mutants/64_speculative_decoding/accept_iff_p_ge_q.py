@@ -19,7 +19,7 @@ def speculative_verify(p: Tensor, q: Tensor, draft: Tensor, u: Tensor) -> tuple[
     g = q.shape[0]
     positions = torch.arange(g, device=p.device)
     ratio = p[positions, draft] / q[positions, draft]
-    rejected = (ratio < 1).tolist()  # accept iff u <= ratio
+    rejected = (ratio < 1).tolist()
     n = rejected.index(True) if True in rejected else g
     if n == g:
         return g, p[g]

@@ -15,7 +15,7 @@ def kv_cache_bytes(n_layers: int, n_kv_heads: int, head_dim: int, seq_len: int, 
 
 
 def blocks_needed(seq_lens: list[int], block_size: int) -> int:
-    return -(-sum(seq_lens) // block_size)  # ceil per sequence
+    return -(-sum(seq_lens) // block_size)
 
 
 def paged_decode_attention(q: Tensor, k_cache: Tensor, v_cache: Tensor, block_table: Tensor,

@@ -11,7 +11,7 @@ from torch import Tensor
 
 def kv_cache_bytes(n_layers: int, n_kv_heads: int, head_dim: int, seq_len: int, batch: int,
                    bytes_per_el: int) -> int:
-    return 2 * n_layers * (8 * n_kv_heads) * head_dim * seq_len * batch * bytes_per_el  # 2: one K and one V
+    return 2 * n_layers * (8 * n_kv_heads) * head_dim * seq_len * batch * bytes_per_el
 
 
 def blocks_needed(seq_lens: list[int], block_size: int) -> int:

@@ -35,7 +35,7 @@ def paged_decode_attention(q: Tensor, k_cache: Tensor, v_cache: Tensor, block_ta
     keys = k_cache[blocks, slots]  # [context_len, Hkv, D], logical order
     values = v_cache[blocks, slots]
     group = H // Hkv
-    keys = keys.repeat(1, group, 1)  # [context_len, H, D]: head h reads KV head h // group
+    keys = keys.repeat(1, group, 1)
     values = values.repeat(1, group, 1)
     scores = torch.einsum("hd,thd->ht", q, keys) / math.sqrt(D)
     weights = torch.softmax(scores, dim=-1)
