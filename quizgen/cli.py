@@ -323,6 +323,7 @@ def validate(question_ids: tuple[int, ...], device: str, seed: int | None, verbo
 
     Example: quiz validate 52   (no number: the whole bank). Exits 1 if any check fails.
     """
+    from rich.markup import escape
     from rich.table import Table
 
     from quizgen.grading.runner import grading_launcher
@@ -344,14 +345,14 @@ def validate(question_ids: tuple[int, ...], device: str, seed: int | None, verbo
             ref = f"{result.reference.score:g}" if result.reference else "-"
             stub_score = f"{result.stub.score:g}" if result.stub else "-"
             rejected = f"{sum(m.rejected for m in result.mutants)}/{len(result.mutants)}"
-            verdict = "[green]ok[/green]" if result.ok else "[red]" + "; ".join(result.problems) + "[/red]"
+            verdict = "[green]ok[/green]" if result.ok else "[red]" + escape("; ".join(result.problems)) + "[/red]"
             table.add_row(f"{question.id} {question.slug}", ref, stub_score, rejected, f"{result.seconds:.1f} s", verdict)
             out.print(f"{question.id} {question.slug}: reference {ref}, stub {stub_score}, wrong rejected {rejected}, "
                       f"{result.seconds:.1f} s: {verdict}")
             if verbose:
                 for m in result.mutants:
-                    out.print(f"  {question.id} {m.file}: {'rejected' if m.rejected else 'PASSED'} "
-                              f"(score {m.score:g}; first failing: {m.detail})")
+                    out.print(escape(f"  {question.id} {m.file}: {'rejected' if m.rejected else 'PASSED'} "
+                                     f"(score {m.score:g}; first failing: {m.detail})"))
         out.print(table)
         out.print(f"isolation: {launcher.isolation.get('mode')}; seed: {seed if seed is not None else 'fresh per task'}")
     sys.exit(0 if all(r.ok for r in results) else 1)

@@ -27,7 +27,8 @@ def _adapter(seed, lead, fan_in, fan_out, r):
     return rand(*lead, fan_in), rand(fan_out, fan_in), rand(fan_out), rand(r, fan_in), rand(fan_out, r)
 
 
-@pytest.mark.parametrize("lead,fan_in,fan_out,r,alpha", [((5,), 7, 3, 2, 8.0), ((2, 3), 4, 6, 4, 1.0), ((), 5, 5, 1, 3.0)])
+@pytest.mark.parametrize("lead,fan_in,fan_out,r,alpha",
+                         [((5,), 7, 3, 2, 8.0), ((2, 3), 4, 6, 4, 1.0), ((), 5, 5, 1, 3.0)])
 def test_lora_linear_is_the_frozen_linear_plus_scaled_low_rank_linears(ref, lead, fan_in, fan_out, r, alpha):
     x, W0, b0, A, B = _adapter(0, lead, fan_in, fan_out, r)
     frozen = torch.nn.Linear(fan_in, fan_out, dtype=torch.float64)
@@ -42,7 +43,8 @@ def test_lora_linear_is_the_frozen_linear_plus_scaled_low_rank_linears(ref, lead
 def test_merged_weight_gives_the_same_layer_output(ref):
     x, W0, b0, A, B = _adapter(1, (4, 2), 6, 5, 3)
     merged = ref.merge_lora(W0, A, B, 6.0, 3)
-    torch.testing.assert_close(F.linear(x, merged, b0), ref.lora_linear(x, W0, b0, A, B, 6.0, 3), rtol=1e-12, atol=1e-12)
+    adapted = ref.lora_linear(x, W0, b0, A, B, 6.0, 3)
+    torch.testing.assert_close(F.linear(x, merged, b0), adapted, rtol=1e-12, atol=1e-12)
 
 
 def test_lora_linear_gradients_match_the_hand_derived_formulas(ref):

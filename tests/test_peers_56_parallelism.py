@@ -24,7 +24,8 @@ def test_shards_match_torch_tensor_split_along_out_and_in(ref, out_features, in_
     g = torch.Generator().manual_seed(out_features)
     W, b = _rand(g, out_features, in_features), _rand(g, out_features)
     columns = ref.column_parallel_shards(W, b, world_size)
-    for (W_i, b_i), peer_W, peer_b in zip(columns, torch.tensor_split(W, world_size, 0), torch.tensor_split(b, world_size)):
+    peers = zip(torch.tensor_split(W, world_size, 0), torch.tensor_split(b, world_size))
+    for (W_i, b_i), (peer_W, peer_b) in zip(columns, peers):
         assert torch.equal(W_i, peer_W) and torch.equal(b_i, peer_b)
     if in_features % world_size == 0:
         for W_i, peer in zip(ref.row_parallel_shards(W, world_size), torch.tensor_split(W, world_size, 1)):
@@ -42,7 +43,8 @@ def test_tensor_parallel_mlp_equals_the_dense_nn_sequential_mlp(ref, world_size)
         x = _rand(g, 5, d)
         expected = mlp(x)
     fc1, fc2 = mlp[0], mlp[2]
-    out = ref.tp_mlp_forward(x, fc1.weight.detach(), fc1.bias.detach(), fc2.weight.detach(), fc2.bias.detach(), world_size)
+    W1, b1, W2, b2 = (t.detach() for t in (fc1.weight, fc1.bias, fc2.weight, fc2.bias))
+    out = ref.tp_mlp_forward(x, W1, b1, W2, b2, world_size)
     torch.testing.assert_close(out, expected, rtol=1e-12, atol=1e-12)
 
 

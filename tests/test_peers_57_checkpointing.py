@@ -53,7 +53,8 @@ def _plain(layers):
 def test_checkpointed_forward_with_dropout_matches_plain_autograd_from_the_same_seed(ref, n, segments):
     layers = _blocks(n)
     g = torch.Generator().manual_seed(1)
-    x, grad_out = torch.randn(4, 6, generator=g, dtype=torch.float64), torch.randn(4, 6, generator=g, dtype=torch.float64)
+    x = torch.randn(4, 6, generator=g, dtype=torch.float64)
+    grad_out = torch.randn(4, 6, generator=g, dtype=torch.float64)
     expected = _forward_backward(_plain(layers), layers, x, grad_out, seed=123)
     got = _forward_backward(lambda h: ref.checkpointed_forward(h, layers, segments), layers, x, grad_out, seed=123)
     _assert_same(got, expected)
@@ -64,7 +65,8 @@ def test_checkpointed_forward_matches_torch_checkpoint_sequential(ref):
 
     layers = _blocks(8, p=0.0)
     g = torch.Generator().manual_seed(2)
-    x, grad_out = torch.randn(3, 6, generator=g, dtype=torch.float64), torch.randn(3, 6, generator=g, dtype=torch.float64)
+    x = torch.randn(3, 6, generator=g, dtype=torch.float64)
+    grad_out = torch.randn(3, 6, generator=g, dtype=torch.float64)
     peer = _forward_backward(lambda h: checkpoint_sequential(layers, 4, h, use_reentrant=False), layers, x, grad_out, 0)
     got = _forward_backward(lambda h: ref.checkpointed_forward(h, layers, 4), layers, x, grad_out, 0)
     _assert_same(got, peer)
@@ -83,7 +85,8 @@ def _description(n, d=5, p=0.0, seed=0):
 
 def _harness(fn, n, segments, p=0.0, x_requires_grad=True):
     g = torch.Generator().manual_seed(3)
-    x, grad_out = torch.randn(2, 5, generator=g, dtype=torch.float64), torch.randn(2, 5, generator=g, dtype=torch.float64)
+    x = torch.randn(2, 5, generator=g, dtype=torch.float64)
+    grad_out = torch.randn(2, 5, generator=g, dtype=torch.float64)
     params = {"grad_output": grad_out, "x_requires_grad": x_requires_grad, "seed": 11}
     return harness.run(fn, (x, _description(n, p=p), segments), {}, params, CallTracer())
 

@@ -118,8 +118,10 @@ def assert_equal(actual, expected: torch.Tensor, *, name: str = "output", contex
 
 
 def assert_number(actual, expected: float, *, name: str = "result", rel: float = 1e-9, abs_tol: float = 0.0,
-                  integer: bool = False) -> None:
+                  integer: bool = False, context: str = "") -> None:
     """A Python number (not a 0-dim tensor), within ``rel``/``abs_tol`` of ``expected``; exact when ``integer``."""
+    if context:
+        name = f"{name} {context}"
     if isinstance(actual, bool) or not isinstance(actual, (int, float)):
         hint = " (a 0-dim tensor: return .item())" if isinstance(actual, torch.Tensor) else ""
         raise AssertionError(f"{name}: expected a Python {'int' if integer else 'number'}, got {type(actual).__name__}{hint}")

@@ -74,7 +74,7 @@ def grading_launcher(extra_hidden: list[Path] = ()):
 
 
 def _run_suite_in_child(checked: CheckedSource, launcher: Launcher, limits: WorkerLimits, results: Path,
-                        seed: int, deadline: float) -> None:
+                        seed: int, deadline: float, stop_at_first_failure: bool) -> None:
     """Body of the forked trusted process: load the submission, then run the suite. Never returns."""
     code = 0
     try:
@@ -83,6 +83,9 @@ def _run_suite_in_child(checked: CheckedSource, launcher: Launcher, limits: Work
             os.dup2(devnull, 1)
             os.dup2(devnull, 2)
             sys.stdout = sys.stderr = open(os.devnull, "w")  # also when an outer pytest captured them
+        import torch
+
+        torch.set_num_threads(1)  # two gradings share two cores; thread pools would only contend
         question = checked.question
         submission = Submission(launcher, checked.source, question.coding.functions, limits, checked.display_name,
                                 deadline=deadline)
@@ -104,7 +107,8 @@ def _run_suite_in_child(checked: CheckedSource, launcher: Launcher, limits: Work
             pytest.main([str(folder / SUITE_FILE), "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
                          "--rootdir", str(folder), "-o", "python_files=test_*.py", "--noconftest",
                          "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:faulthandler",
-                         "-W", "ignore", "--tb=no", "-o", "markers=points: weight of a test"], plugins=[plugin])
+                         "-W", "ignore", "--tb=no", "-o", "markers=points: weight of a test",
+                         *(["-x"] if stop_at_first_failure else [])], plugins=[plugin])
         finally:
             submission.close()
     except BaseException:  # noqa: BLE001 - the parent reports what was written before this
@@ -180,8 +184,12 @@ def _preload_for_children() -> None:
 
 
 def start_grading(checked: CheckedSource, launcher: Launcher, *, device: str = "cpu", seed: int | None = None,
-                  limits: WorkerLimits | None = None) -> PendingGrade:
-    """Fork the trusted process that grades ``checked``; several may run at once on one launcher."""
+                  limits: WorkerLimits | None = None, stop_at_first_failure: bool = False) -> PendingGrade:
+    """Fork the trusted process that grades ``checked``; several may run at once on one launcher.
+
+    ``stop_at_first_failure`` ends the suite at the first test that does not pass: enough to know
+    that a known-wrong file is rejected, not a grade to show anyone.
+    """
     _preload_for_children()
 
     question = checked.question
@@ -198,7 +206,7 @@ def start_grading(checked: CheckedSource, launcher: Launcher, *, device: str = "
     gc.freeze()  # the child's collections then skip the parent's (torch-sized) heap
     pid = os.fork()
     if pid == 0:
-        _run_suite_in_child(checked, launcher, limits, results, seed, deadline)
+        _run_suite_in_child(checked, launcher, limits, results, seed, deadline, stop_at_first_failure)
     return PendingGrade(pid, base, results_dir, start, deadline)
 
 
@@ -208,13 +216,16 @@ def grade_checked(checked: CheckedSource, launcher: Launcher, *, device: str = "
     return start_grading(checked, launcher, device=device, seed=seed, limits=limits).wait()
 
 
-def grade_many(jobs: list[CheckedSource], launcher: Launcher, *, parallel: int = 2, **options) -> Iterator[Report]:
-    """Grade ``jobs`` with up to ``parallel`` running at once; reports come back in the order given."""
+def grade_many(jobs: list[CheckedSource], launcher: Launcher, *, parallel: int = 2,
+               stop_at_first_failure: list[bool] | None = None, **options) -> Iterator[Report]:
+    """Grade ``jobs`` with up to ``parallel`` running at once; reports come back in the order given.
+    ``stop_at_first_failure``, if given, says per job whether its suite may stop at the first failure."""
     pending: list[PendingGrade] = []
-    queue = list(jobs)
+    queue = list(zip(jobs, stop_at_first_failure or [False] * len(jobs)))
     while queue or pending:
         while queue and len(pending) < parallel:
-            pending.append(start_grading(queue.pop(0), launcher, **options))
+            checked, stop = queue.pop(0)
+            pending.append(start_grading(checked, launcher, stop_at_first_failure=stop, **options))
         yield pending.pop(0).wait()
 
 

@@ -40,6 +40,15 @@ def expect_value_error(*mentions: str):
     raise AssertionError(f"expected ValueError naming {' or '.join(repr(m) for m in mentions)}, but the call returned normally")
 
 
+@contextlib.contextmanager
+def explained(why: str):
+    """Append the case's explanation (what the right answer is and why) to any failure inside."""
+    try:
+        yield
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n  {why}") from None
+
+
 def randn(rng: torch.Generator, *shape: int, dtype: torch.dtype = torch.float64, scale: float = 1.0,
           shift: float = 0.0) -> torch.Tensor:
     return torch.randn(*shape, generator=rng, dtype=dtype) * scale + shift

@@ -103,7 +103,9 @@ def validate_tasks(questions: list[Question], launcher, *, device: str = "cpu", 
     plan = [(result, role, checked) for result in results for role, checked in _jobs(result.question, result)]
     remaining = {id(r): sum(1 for p in plan if p[0] is r) for r in results}
     launcher.isolation  # noqa: B018 - wait for the launcher, so its start is not charged to the first task
-    reports = grade_many([checked for _, _, checked in plan], launcher, parallel=parallel, device=device, seed=seed)
+    # A known-wrong file only has to fail once: its suite stops at the first failure.
+    reports = grade_many([checked for _, _, checked in plan], launcher, parallel=parallel, device=device, seed=seed,
+                         stop_at_first_failure=[role == "mutant" for _, role, _ in plan])
     last = time.monotonic()
     done = 0
     for (result, role, _), report in zip(plan, reports):

@@ -6,8 +6,6 @@ rsLoRA's alpha / sqrt(r) (8). Gradients run in the worker (harness "grad") and a
 autograd through the reference here.
 """
 
-import math
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -127,7 +125,8 @@ def test_merged_weight_reproduces_the_adapted_layer(submission, rng, dtype):
 
 
 @points(10)
-@pytest.mark.parametrize("fan_in,fan_out,r,seed", [(16, 8, 4, 0), (7, 5, 3, 1234), (1, 1, 1, 7), (64, 32, 8, 2**40 + 3)])
+@pytest.mark.parametrize("fan_in,fan_out,r,seed", [(16, 8, 4, 0), (7, 5, 3, 1234), (1, 1, 1, 7),
+                                                    (64, 32, 8, 2**40 + 3)])
 def test_init_lora_matches_kaiming_uniform_from_the_seed(submission, reference, fan_in, fan_out, r, seed):
     A, B = submission.init_lora(fan_in, fan_out, r, seed)
     want_A, want_B = reference.init_lora(fan_in, fan_out, r, seed)

@@ -66,8 +66,8 @@ def _apply(spec, h, leaves, masks):
         return F.gelu(h)
     if kind == "dropout":
         if not masks:
-            raise AssertionError("a dropout layer drew no mask during the forward call: run the layers in training mode "
-                                 "and do not skip any")
+            raise AssertionError("a dropout layer drew no mask during the forward call: run the layers in "
+                                 "training mode and do not skip any")
         keep = masks.pop(0).to(torch.bool)
         if keep.shape != h.shape:
             raise AssertionError(f"a dropout mask has shape {list(keep.shape)}, expected {list(h.shape)}")
@@ -183,7 +183,8 @@ def test_plain_layers_of_every_kind_are_recomputed(submission, rng, x_requires_g
     desc = [_linear(rng, 6, 5, torch.float64), {"kind": "gelu"}, _linear(rng, 5, 4, torch.float64, bias=False),
             {"kind": "dropout", "p": 0.25}, {"kind": "tanh"}, _linear(rng, 4, 4, torch.float64)]
     x, g = randn(rng, 5, 6), randn(rng, 5, 4)
-    got = _run(submission, x, desc, 4, g, x_requires_grad=x_requires_grad, seed=int(torch.randint(2**31, (1,), generator=rng)))
+    seed = int(torch.randint(2**31, (1,), generator=rng))
+    got = _run(submission, x, desc, 4, g, x_requires_grad=x_requires_grad, seed=seed)
     what = f"(linear, gelu, linear, dropout, tanh, linear in 4 segments, x.requires_grad={x_requires_grad})"
     _check_against_plain_autograd(got, desc, x, g, x_requires_grad, what)
     _check_reruns(got, len(desc), 4, what)

@@ -10,7 +10,6 @@ in the logits' dtype.
 
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 

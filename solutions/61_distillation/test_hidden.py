@@ -73,7 +73,8 @@ def test_student_gradient_matches_reference(submission, reference, rng, N, C, T,
     (1.5 * reference.distillation_loss(leaf, t, y, T, alpha)).backward()
     if got["grads"][0] is None:
         raise AssertionError(f"no gradient reached student_logits {_case(N, C, T, alpha)}")
-    assert_close(got["grads"][0], leaf.grad, name="gradient of student_logits", loose=4.0, context=_case(N, C, T, alpha))
+    assert_close(got["grads"][0], leaf.grad, name="gradient of student_logits", loose=4.0,
+                 context=_case(N, C, T, alpha))
 
 
 @points(10)
@@ -83,7 +84,8 @@ def test_no_gradient_flows_into_the_teacher(submission, rng, dtype):
     got = _grads(submission, s, t, y, 4.0, 0.7)
     teacher_grad = got["grads"][1]
     if teacher_grad is not None and bool((teacher_grad != 0).any()):
-        raise AssertionError(f"a gradient reached teacher_logits (largest |grad| {float(teacher_grad.abs().max()):.3g}): "
+        largest = float(teacher_grad.abs().max())
+        raise AssertionError(f"a gradient reached teacher_logits (largest |grad| {largest:.3g}): "
                              "the teacher is a fixed target, detach it (teacher_logits.detach())")
 
 
@@ -123,7 +125,8 @@ def test_shifting_the_logits_does_not_change_the_loss(submission, rng):
     expected = _by_hand(s, t, y, 4.0, 0.7)
     loss = submission.distillation_loss(s + 10000.0, t - 5000.0, y, 4.0, 0.7)
     assert_close(loss, expected, name="loss of shifted logits",
-                 context="(softmax ignores a constant shift; float64 logits near 1e4 need float64 arithmetic: float32 resolves them only to 1e-3)")
+                 context="(softmax ignores a constant shift; float64 logits near 1e4 need float64 arithmetic: "
+                         "float32 resolves them only to 1e-3)")
 
 
 @points(5)
@@ -137,7 +140,8 @@ def test_saturated_logits_give_a_finite_loss(submission, rng, dtype):
     s[:, 2], t[:, 3] = -150.0, -150.0
     loss = submission.distillation_loss(s, t, y, 2.0, 0.7)
     assert_close(loss, _by_hand(s.double(), t.double(), y, 2.0, 0.7).to(dtype), name="loss of saturated logits",
-                 loose=4.0, context="(logits up to +-150 at T=2: compute log-probabilities with log_softmax, not log(softmax))")
+                 loose=4.0,
+                 context="(logits up to +-150 at T=2: compute log-probabilities with log_softmax, not log(softmax))")
 
 
 @points(15)

@@ -1,20 +1,19 @@
 """Hidden suite for question 63 (compression). Runs in the trusted process; see quizgen.grading.suite.
 
 Low-rank factors are unique only up to sign and rotation, so nothing here looks at A or B alone: tests
-check the shapes, the Eckart-Young-Mirsky errors ||W - A @ B||_F = sqrt(sum of the discarded sigma^2)
+check the shapes [m, k] and [k, n] (which bound the rank of A @ B by k), the Eckart-Young-Mirsky errors ||W - A @ B||_F = sqrt(sum of the discarded sigma^2)
 and ||W - A @ B||_2 = sigma_{k+1} (computed from torch.linalg.svdvals, the exact SVD, never the
 randomized torch.svd_lowrank), and A @ B itself, which is unique when the singular values are distinct.
 Random matrices are built as U diag(s) V^T with chosen, well-separated singular values, so that no two
 correct implementations can disagree (no ties, no near-degenerate subspaces, no energy on a boundary).
 """
 
-import contextlib
 import math
 
 import pytest
 import torch
 
-from quizgen.grading.suite import FLOAT_DTYPES, assert_close, assert_number, expect_value_error, points, randn
+from quizgen.grading.suite import FLOAT_DTYPES, assert_close, assert_number, expect_value_error, explained, points, randn
 
 # (m, n): square (a V vs V^T mix-up keeps its shapes), tall, wide, a single row or column.
 SHAPES = [(6, 6), (9, 5), (5, 11), (13, 13), (1, 4), (7, 1), (20, 14)]
@@ -27,15 +26,6 @@ HAND_V = torch.tensor([[0.5, 0.5, 0.5, 0.5], [0.5, 0.5, -0.5, -0.5], [-0.5, 0.5,
                       dtype=torch.float64)
 HAND_S = torch.tensor([5.0, 3.0, 2.0, 1.0], dtype=torch.float64)
 HAND_W = (HAND_U * HAND_S) @ HAND_V.T
-
-
-@contextlib.contextmanager
-def _explained(why):
-    """Append the case's explanation to any failure inside."""
-    try:
-        yield
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\n  {why}") from None
 
 
 def _orthonormal(rng, rows, cols):
@@ -200,7 +190,7 @@ def _brute_force_saving_rank(m, n):
 ])
 def test_max_rank_that_saves_known_values(submission, m, n, expected):
     got = submission.max_rank_that_saves(m, n)
-    with _explained(f"the largest k with k * (m + n) < m * n, strictly: k = {expected} stores {expected * (m + n)} "
+    with explained(f"the largest k with k * (m + n) < m * n, strictly: k = {expected} stores {expected * (m + n)} "
                     f"numbers instead of {m * n}, k = {expected + 1} stores {(expected + 1) * (m + n)}, which saves "
                     "nothing (exact integer arithmetic: a float division can round onto the break-even)"):
         assert_number(got, expected, integer=True, name=f"max_rank_that_saves({m}, {n})")
@@ -213,7 +203,7 @@ def test_max_rank_that_saves_matches_brute_force(submission, rng):
     for m, n in sizes:
         expected = _brute_force_saving_rank(m, n)
         got = submission.max_rank_that_saves(m, n)
-        with _explained(f"the largest k with k * (m + n) < m * n: k = {expected} stores {expected * (m + n)} < "
+        with explained(f"the largest k with k * (m + n) < m * n: k = {expected} stores {expected * (m + n)} < "
                         f"{m * n} numbers, k = {expected + 1} stores {(expected + 1) * (m + n)}"):
             assert_number(got, expected, integer=True, name=f"max_rank_that_saves({m}, {n})")
 
@@ -239,7 +229,7 @@ def test_rank_for_energy_on_known_spectrum(submission, reference, rng, m, n, dty
     s = torch.linalg.svdvals(W.double())
     for energy, expected in _energy_cases(rng, s):
         got = submission.rank_for_energy(W, energy)
-        with _explained(f"W [{m}, {n}] ({dtype}) has sigma = {[round(float(x), 4) for x in s]}: the answer is the "
+        with explained(f"W [{m}, {n}] ({dtype}) has sigma = {[round(float(x), 4) for x in s]}: the answer is the "
                         "smallest k with sigma_1^2 + ... + sigma_k^2 >= energy * sum(sigma^2)"):
             assert_number(got, expected, integer=True, name=f"rank_for_energy(W, energy={energy:.6g})")
         assert expected == reference.rank_for_energy(W, energy)
@@ -251,7 +241,7 @@ def test_rank_for_energy_hand_built(submission, energy, expected):
     # sigma^2 = 25, 9, 4, 1 of 39: cumulative fractions 0.641, 0.872, 0.974, 1.
     # Counting sigma instead (5, 3, 2, 1 of 11: 0.455, 0.727, 0.909, 1) gives other answers.
     got = submission.rank_for_energy(HAND_W, energy)
-    with _explained("W has sigma = 5, 3, 2, 1; energy is sigma^2, so the cumulative fractions are 25/39 = 0.641, "
+    with explained("W has sigma = 5, 3, 2, 1; energy is sigma^2, so the cumulative fractions are 25/39 = 0.641, "
                     "34/39 = 0.872, 38/39 = 0.974, 1 (with sigma instead of sigma^2 they would be 5/11 = 0.455, "
                     "8/11 = 0.727, 10/11 = 0.909, 1); k is 1-based"):
         assert_number(got, expected, integer=True, name=f"rank_for_energy(W, energy={energy})")
@@ -263,7 +253,7 @@ def test_rank_for_energy_hand_built(submission, energy, expected):
 def test_rank_for_energy_full_energy_is_full_rank(submission, rng, m, n, dtype):
     W = _matrix(rng, m, n, dtype)
     got = submission.rank_for_energy(W, 1.0)
-    with _explained(f"W [{m}, {n}] ({dtype}) has full rank, so energy = 1.0 needs every singular value. Beware of "
+    with explained(f"W [{m}, {n}] ({dtype}) has full rank, so energy = 1.0 needs every singular value. Beware of "
                     "rounding: a fraction computed as cumsum / sum may end at 0.9999999 < 1; divide by the cumulative "
                     "sum's own last element, or clamp the answer to min(m, n)"):
         assert_number(got, min(m, n), integer=True, name="rank_for_energy(W, energy=1.0)")

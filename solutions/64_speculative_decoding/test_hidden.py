@@ -10,12 +10,11 @@ Random uniforms are kept away from the ratios (no ties) except in the dedicated 
 the contract fixes (u == p/q accepts).
 """
 
-import contextlib
 
 import pytest
 import torch
 
-from quizgen.grading.suite import FLOAT_DTYPES, assert_close, assert_number, points, randn
+from quizgen.grading.suite import FLOAT_DTYPES, assert_close, assert_number, explained, points, randn
 
 # The hand-built case: V = 3, g = 3. Ratios p/q at the drafted tokens [0, 1, 2] are 0.5, 0.25 and 2.0
 # (exact in binary: each p and q pair shares its mantissa). All seven rows are distinct; p[3] != q[2].
@@ -52,21 +51,12 @@ def _distributions(rng, rows, V, dtype, scale=1.5):
     return torch.softmax(randn(rng, rows, V, scale=scale), dim=-1).to(dtype)
 
 
-@contextlib.contextmanager
-def _explained(why):
-    """Append the case's explanation to any failure inside."""
-    try:
-        yield
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\n  {why}") from None
-
-
 def _check_verify(result, n_expected, dist_expected, context):
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         raise AssertionError(f"speculative_verify must return a pair (n, distribution), got {type(result).__name__}"
                              f"{' of length ' + str(len(result)) if isinstance(result, (tuple, list)) else ''}")
     n, dist = result
-    with _explained(context):
+    with explained(context):
         assert_number(n, n_expected, integer=True, name="n (the number of accepted drafts)")
         assert_close(dist, dist_expected, name="next-token distribution")
 
@@ -201,7 +191,7 @@ def test_speculative_verify_is_lossless(submission, rng, g, V, dtype):
 def test_expected_tokens_per_step_is_the_geometric_sum(submission, alpha, g):
     expected = sum(alpha**i for i in range(g + 1))
     got = submission.expected_tokens_per_step(alpha, g)
-    with _explained("expected tokens per target call = 1 + alpha + ... + alpha^g = (1 - alpha^(g+1)) / (1 - alpha): "
+    with explained("expected tokens per target call = 1 + alpha + ... + alpha^g = (1 - alpha^(g+1)) / (1 - alpha): "
                     "the accepted prefix plus the one token every step emits (residual or bonus)"):
         assert_number(got, expected, rel=1e-9, abs_tol=1e-12, name=f"expected_tokens_per_step({alpha}, {g})")
 
@@ -210,6 +200,6 @@ def test_expected_tokens_per_step_is_the_geometric_sum(submission, alpha, g):
 @pytest.mark.parametrize("g", [0, 1, 5])
 def test_expected_tokens_per_step_with_alpha_one_is_g_plus_one(submission, g):
     got = submission.expected_tokens_per_step(1.0, g)
-    with _explained("alpha = 1 accepts every draft: g + 1 tokens per step (the closed form is 0/0 there and needs "
+    with explained("alpha = 1 accepts every draft: g + 1 tokens per step (the closed form is 0/0 there and needs "
                     "its own case)"):
         assert_number(got, g + 1, rel=1e-12, name=f"expected_tokens_per_step(1.0, {g})")

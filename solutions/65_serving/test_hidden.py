@@ -11,25 +11,15 @@ physical blocks, or changing the garbage, leaves the output unchanged; query hea
 h // (H // Hkv).
 """
 
-import contextlib
 import math
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from quizgen.grading.suite import FLOAT_DTYPES, assert_close, assert_number, expect_value_error, points, randn
+from quizgen.grading.suite import FLOAT_DTYPES, assert_close, assert_number, expect_value_error, explained, points, randn
 
 GARBAGE = 1e3
-
-
-@contextlib.contextmanager
-def _explained(why):
-    """Append the case's explanation to any failure inside."""
-    try:
-        yield
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\n  {why}") from None
 
 
 # -- kv_cache_bytes -----------------------------------------------------------------------------------------
@@ -48,7 +38,7 @@ def _explained(why):
         "past_2_53"])
 def test_kv_cache_bytes_known_values(submission, args, expected, what):
     got = submission.kv_cache_bytes(*args)
-    with _explained(f"{what}: 2 (K and V) * n_layers * n_kv_heads * head_dim * seq_len * batch * bytes_per_el, "
+    with explained(f"{what}: 2 (K and V) * n_layers * n_kv_heads * head_dim * seq_len * batch * bytes_per_el, "
                     "counting the KV heads (not the query heads), as an exact int"):
         assert_number(got, expected, integer=True, name=f"kv_cache_bytes{args}")
 
@@ -59,7 +49,7 @@ def test_kv_cache_bytes_random_sizes(submission, rng):
         args = [int(x) for x in torch.randint(1, 200, (6,), generator=rng)]
         expected = 2 * math.prod(args)
         got = submission.kv_cache_bytes(*args)
-        with _explained("2 * n_layers * n_kv_heads * head_dim * seq_len * batch * bytes_per_el"):
+        with explained("2 * n_layers * n_kv_heads * head_dim * seq_len * batch * bytes_per_el"):
             assert_number(got, expected, integer=True, name=f"kv_cache_bytes{tuple(args)}")
 
 
@@ -79,7 +69,7 @@ def test_kv_cache_bytes_random_sizes(submission, rng):
 def test_blocks_needed_known_values(submission, seq_lens, block_size, expected):
     got = submission.blocks_needed(list(seq_lens), block_size)
     per_sequence = [-(-length // block_size) for length in seq_lens]
-    with _explained(f"each sequence needs its own ceil(len / block_size) blocks: {per_sequence} (a partly filled "
+    with explained(f"each sequence needs its own ceil(len / block_size) blocks: {per_sequence} (a partly filled "
                     "last block is still a whole block, and blocks are never shared between sequences)"):
         assert_number(got, expected, integer=True, name=f"blocks_needed({seq_lens}, {block_size})")
 
@@ -92,7 +82,7 @@ def test_blocks_needed_random_batches(submission, rng):
                                                    generator=rng)]
         expected = sum(math.ceil(length / block_size) for length in seq_lens)
         got = submission.blocks_needed(seq_lens, block_size)
-        with _explained("the sum over sequences of ceil(len / block_size)"):
+        with explained("the sum over sequences of ceil(len / block_size)"):
             assert_number(got, expected, integer=True, name=f"blocks_needed({seq_lens}, {block_size})")
 
 
