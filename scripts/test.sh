@@ -6,4 +6,4 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
     (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 || echo "chromium not installed; its test will be skipped"
 fi
 # tests/test_validate.py runs `quiz validate` over the whole bank.
-python -m pytest -q
+python -m pytest -q -rs

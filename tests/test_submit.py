@@ -105,3 +105,25 @@ def test_import_time_error_is_not_gradable_and_not_recorded(runner, tmp_path):
     assert result.exit_code == 2
     assert "Not gradable" in result.output and "boom at import" in result.output and "moe.py" in result.output
     assert open_store().attempts() == []
+
+
+def test_reference_on_device_moves_tensor_arguments_there_and_results_back():
+    import torch
+
+    from quizgen.grading.plugin import OnDevice
+
+    class Module:
+        SCALE = 2
+
+        @staticmethod
+        def devices(x, pair, *, y):
+            return x.device.type, pair[0].device.type, y.device.type
+
+        @staticmethod
+        def double(x):
+            return x * 2
+
+    on_meta = OnDevice(Module, "meta")  # "meta" stands in for "cuda" on a machine without a GPU
+    assert on_meta.SCALE == 2
+    assert on_meta.devices(torch.ones(2), (torch.zeros(1), 3), y=torch.ones(1)) == ("meta", "meta", "meta")
+    assert OnDevice(Module, "cpu").double(torch.ones(2)).tolist() == [2.0, 2.0]

@@ -28,6 +28,28 @@ def _short_name(nodeid: str) -> str:
     return nodeid.split("::", 1)[-1]
 
 
+class OnDevice:
+    """The reference module, run on the grading device: tensor arguments go there, results come back
+    to the CPU, so that `--device cuda` compares GPU against GPU with the dtype's tolerances."""
+
+    def __init__(self, module, device: str):
+        self._module, self._device = module, device
+
+    def __getattr__(self, name: str):
+        from torch.utils._pytree import tree_map
+
+        attr = getattr(self._module, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            move = lambda v: v.to(self._device) if isinstance(v, torch.Tensor) else v  # noqa: E731
+            result = attr(*tree_map(move, args), **tree_map(move, kwargs))
+            return tree_map(lambda v: v.cpu() if isinstance(v, torch.Tensor) else v, result)
+
+        return call
+
+
 class GradingPlugin:
     def __init__(self, submission: Submission, reference, results_path: Path, base_seed: int, device: str):
         # Underscored: the fixtures below take the plain names, and pytest reads them off this object.
@@ -43,7 +65,7 @@ class GradingPlugin:
 
     @pytest.fixture
     def reference(self):
-        return self._reference
+        return self._reference if self._device == "cpu" else OnDevice(self._reference, self._device)
 
     @pytest.fixture
     def device(self) -> str:
