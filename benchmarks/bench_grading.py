@@ -52,9 +52,8 @@ def bench_isolation(runs: int) -> None:
 
 def bench_submit(runs: int) -> None:
     from quizgen.bank import load_bank
-    from quizgen.grading.runner import grading_launcher, load_reference  # noqa: F401
+    from quizgen.grading.runner import grade_checked, grading_launcher
     from quizgen.grading.static import check_source
-    from quizgen.grading.runner import grade_checked
     from quizgen.paths import solutions_dir
 
     bank = load_bank()
