@@ -22,18 +22,17 @@ from pathlib import Path
 from quizgen.grading import sandbox
 
 # Which environment variables the worker keeps; everything else (tokens, keys, QUIZGEN_HOME) is dropped.
-_KEPT_ENV = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH")
+KEPT_ENV = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH")
 
 
 def _clean_environment(private_dir: Path) -> None:
-    kept = {k: os.environ[k] for k in _KEPT_ENV if k in os.environ}
+    kept = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
     os.environ.clear()
     os.environ.update(kept)
     os.environ.update(HOME=str(private_dir), TMPDIR=str(private_dir), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
 
 
-def _become_worker(channel: socket.socket, private_dir: Path, request: dict, isolation: sandbox.Isolation,
-                   hidden: list[Path]) -> None:
+def _become_worker(channel: socket.socket, private_dir: Path, request: dict, hidden: list[Path]) -> None:
     from quizgen.grading import worker
 
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -80,7 +79,7 @@ def _supervise(channel: socket.socket, request: dict, isolation: sandbox.Isolati
         if not in_pid_namespace:
             os.setpgid(0, 0)
         try:
-            _become_worker(channel, private_dir, request, isolation, hidden)
+            _become_worker(channel, private_dir, request, hidden)
         finally:
             os._exit(4)
     os.close(go_read)
@@ -93,7 +92,7 @@ def _supervise(channel: socket.socket, request: dict, isolation: sandbox.Isolati
     os.write(go_write, b"g")
     os.close(go_write)
     channel.close()
-    _, status = os.waitpid(pid, 0)
+    os.waitpid(pid, 0)
     shutil.rmtree(private_dir, ignore_errors=True)
     os._exit(0)
 

@@ -65,7 +65,10 @@ class WorkerLimits:
 
 
 def _clean_env() -> dict:
-    keep = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "QUIZGEN_NO_NAMESPACES", "QUIZGEN_DEBUG")
+    """The launcher's environment: what workers keep, plus the switches that only the launcher reads."""
+    from quizgen.grading.launcher import KEPT_ENV
+
+    keep = (*KEPT_ENV, "QUIZGEN_NO_NAMESPACES", "QUIZGEN_DEBUG")
     return {k: os.environ[k] for k in keep if k in os.environ} | {"OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
 
 

@@ -29,6 +29,7 @@ from quizgen.errors import UnusableSubmission
 from quizgen.grading.proxy import (Launcher, Submission, SubmissionFailure, SubmissionLoadError, WorkerLimits,
                                    kill_worker)
 from quizgen.grading.report import Report, TestResult
+from quizgen.grading.sandbox import Isolation
 from quizgen.grading.static import CheckedSource, check_source, read_source
 from quizgen.paths import solutions_dir, user_home
 
@@ -199,7 +200,7 @@ def start_grading(checked: CheckedSource, launcher: Launcher, *, device: str = "
     deadline = start + limits.total_seconds  # one budget for the whole grading, worker starts included
     base = Report(question_id=question.id, file=checked.display_name, device=device, seed=seed,
                   file_sha256=hashlib.sha256(checked.source.encode()).hexdigest(),
-                  isolation=_describe(launcher.isolation))
+                  isolation=Isolation(**launcher.isolation).describe())
     results_dir = tempfile.TemporaryDirectory(prefix="quizgen-results-")
     results = Path(results_dir.name) / "results.jsonl"
     results.touch()
@@ -227,12 +228,6 @@ def grade_many(jobs: list[CheckedSource], launcher: Launcher, *, parallel: int =
             checked, stop = queue.pop(0)
             pending.append(start_grading(checked, launcher, stop_at_first_failure=stop, **options))
         yield pending.pop(0).wait()
-
-
-def _describe(isolation: dict) -> str:
-    if isolation.get("mode") == "strong":
-        return f"strong ({', '.join(isolation.get('namespaces', []))} namespaces, {len(isolation.get('hidden_paths', []))} paths hidden)"
-    return f"degraded: {isolation.get('reason', 'unknown')}"
 
 
 def check_file(path: Path, bank: Bank, question_id: int | None) -> CheckedSource:

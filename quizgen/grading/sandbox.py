@@ -36,9 +36,10 @@ class Isolation:
     hidden_paths: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
+        """One line for reports: which walls stood, or why the strong ones did not."""
         if self.mode == "strong":
-            return f"strong ({', '.join(self.namespaces)} namespaces; {len(self.hidden_paths)} paths hidden)"
-        return f"degraded ({self.reason})"
+            return f"strong ({', '.join(self.namespaces)} namespaces, {len(self.hidden_paths)} paths hidden)"
+        return f"degraded ({self.reason or 'unknown reason'})"
 
 
 def _libc():
