@@ -14,7 +14,7 @@ def test_grade_batch_writes_a_summary_and_gradescope_files(runner, tmp_path):
     folder = tmp_path / "class"
     folder.mkdir()
     (folder / "alice.py").write_text("# quizgen: question 52\n" + (solutions_dir() / "52_moe" / "reference.py").read_text())
-    shutil.copy(Path(__file__).parent / "mutants" / "52_moe" / "missing_factor_E.py", folder / "bob.py")
+    shutil.copy(solutions_dir() / "52_moe" / "wrong" / "missing_factor_E.py", folder / "bob.py")
     (folder / "carol.py").write_text("def route_top_k(:\n")
     out = tmp_path / "grades"
     result = runner.invoke(cli, ["grade-batch", str(folder), "--question", "52", "--out", str(out)])

@@ -180,8 +180,8 @@ def test_concept_items_show_their_answers_and_explanations(bank):
                                for o in item.options)
     assert "more total parameters, but about the same number of active parameters" in text_of("".join(correct))
     # numeric: answer, tolerance and unit
-    assert "27.66\u202f% ± 0.5\u202f%" in text
-    assert "± 0.000001" in text and "1e-06" not in text
+    assert "27.66\u202f% ± 1.81%" in text
+    assert "exact" in text and "1e-06" not in text
     # flashcard: the answer; explanations for all
     assert "Without it, routing collapses" in text
     assert "13 / 47 ≈ 0.277" in text

@@ -13,12 +13,12 @@ import torch
 import torch.nn.functional as F
 
 from quizgen.bank import load_bank
-from quizgen.grading.runner import load_reference
+from quizgen.grading.task import Task
 
 
 @pytest.fixture(scope="module")
 def ref():
-    return load_reference(load_bank().get(54))
+    return Task.of(load_bank().get(54)).load_reference()
 
 
 def _adapter(seed, lead, fan_in, fan_out, r):

@@ -7,12 +7,12 @@ import pytest
 import torch
 
 from quizgen.bank import load_bank
-from quizgen.grading.runner import load_reference
+from quizgen.grading.task import Task
 
 
 @pytest.fixture(scope="module")
 def ref():
-    return load_reference(load_bank().get(56))
+    return Task.of(load_bank().get(56)).load_reference()
 
 
 def _rand(g, *shape):

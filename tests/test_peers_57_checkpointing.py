@@ -8,13 +8,13 @@ import torch
 
 from quizgen.bank import load_bank
 from quizgen.grading.harnesses import checkpoint as harness
-from quizgen.grading.runner import load_reference
+from quizgen.grading.task import Task
 from quizgen.grading.trace import CallTracer
 
 
 @pytest.fixture(scope="module")
 def ref():
-    return load_reference(load_bank().get(57))
+    return Task.of(load_bank().get(57)).load_reference()
 
 
 def _blocks(n, d=6, p=0.3, seed=0):

@@ -11,12 +11,12 @@ import torch
 from torch.ao.quantization import MinMaxObserver
 
 from quizgen.bank import load_bank
-from quizgen.grading.runner import load_reference
+from quizgen.grading.task import Task
 
 
 @pytest.fixture(scope="module")
 def ref():
-    return load_reference(load_bank().get(59))
+    return Task.of(load_bank().get(59)).load_reference()
 
 
 def _ranges(seed, count):

@@ -10,12 +10,12 @@ import torch
 from torch.ao.quantization import MinMaxObserver, MovingAverageMinMaxObserver
 
 from quizgen.bank import load_bank
-from quizgen.grading.runner import load_reference
+from quizgen.grading.task import Task
 
 
 @pytest.fixture(scope="module")
 def ref():
-    return load_reference(load_bank().get(60))
+    return Task.of(load_bank().get(60)).load_reference()
 
 
 def _batches(seed):

@@ -11,12 +11,12 @@ from torch.ao.pruning import WeightNormSparsifier
 from torch.nn.utils import prune
 
 from quizgen.bank import load_bank
-from quizgen.grading.runner import load_reference
+from quizgen.grading.task import Task
 
 
 @pytest.fixture(scope="module")
 def ref():
-    return load_reference(load_bank().get(62))
+    return Task.of(load_bank().get(62)).load_reference()
 
 
 def _weights(seed, *shape):

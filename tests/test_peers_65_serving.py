@@ -14,12 +14,12 @@ import torch
 import torch.nn.functional as F
 
 from quizgen.bank import load_bank
-from quizgen.grading.runner import load_reference
+from quizgen.grading.task import Task
 
 
 @pytest.fixture(scope="module")
 def ref():
-    return load_reference(load_bank().get(65))
+    return Task.of(load_bank().get(65)).load_reference()
 
 
 def _paged(gen, H, Hkv, D, bs, context_len, table_len, num_blocks, garbage=1e3):

@@ -45,7 +45,7 @@ def test_json_output_follows_gradescope_schema(runner, reference_file):
 
 
 def test_failure_message_says_what_and_where(runner, tmp_path):
-    mutant = Path(__file__).parent / "mutants" / "52_moe" / "missing_factor_E.py"
+    mutant = solutions_dir() / "52_moe" / "wrong" / "missing_factor_E.py"
     path = tmp_path / "moe.py"
     shutil.copy(mutant, path)
     result = runner.invoke(cli, ["submit", str(path), "--json", "--seed", "7"])
@@ -57,7 +57,7 @@ def test_failure_message_says_what_and_where(runner, tmp_path):
 
 def test_seed_replays_the_same_random_cases(runner, tmp_path):
     path = tmp_path / "moe.py"
-    shutil.copy(Path(__file__).parent / "mutants" / "52_moe" / "missing_factor_E.py", path)
+    shutil.copy(solutions_dir() / "52_moe" / "wrong" / "missing_factor_E.py", path)
     first = json.loads(runner.invoke(cli, ["submit", str(path), "--json", "--seed", "11"]).output)
     second = json.loads(runner.invoke(cli, ["submit", str(path), "--json", "--seed", "11"]).output)
     assert [t["output"] for t in first["tests"]] == [t["output"] for t in second["tests"]]

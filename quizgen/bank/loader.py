@@ -37,7 +37,7 @@ def _field_path(loc: tuple) -> str:
     for key in loc:
         if isinstance(key, int):
             parts.append(f"[{key}]")
-        elif key in {"choice", "multi", "numeric", "flashcard"} and parts and parts[-1].endswith("]"):
+        elif key in {"choice", "multi", "numeric", "flashcard", "design", "spot-the-bug"} and parts and parts[-1].endswith("]"):
             continue  # the discriminator tag, not a field the user wrote
         else:
             parts.append(("." if parts else "") + str(key))

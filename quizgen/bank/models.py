@@ -84,13 +84,36 @@ class Derivation(Strict):
 
 
 class NumericItem(_Item):
-    """A number, accepted within ``tolerance`` (absolute) of ``answer``."""
+    """A number. Right when within ``rel_tolerance`` of ``answer`` (by default 0.5%, so the answer
+    rounded to three significant figures is always accepted), or exactly ``answer`` when ``exact``
+    (counts: bytes, blocks, layers). The prompt shown to the user says which form is expected."""
 
     kind: Literal["numeric"]
     answer: float
-    tolerance: float = Field(ge=0)
+    exact: bool = False
+    rel_tolerance: float = Field(default=0.005, ge=0.005, le=0.5)
     unit: str = ""
     derivation: Derivation | None = None
+
+    @model_validator(mode="after")
+    def _exact_means_integer(self) -> NumericItem:
+        if self.exact and self.answer != int(self.answer):
+            raise ValueError("an exact answer must be a whole number (use rel_tolerance for others)")
+        return self
+
+    def accepts(self, value: float) -> bool:
+        if self.exact:
+            return value == self.answer
+        return abs(value - self.answer) <= self.rel_tolerance * abs(self.answer) * (1 + 1e-9) + 1e-12
+
+    @property
+    def expected_form(self) -> str:
+        """What the prompt tells the user to type, e.g. "an exact whole number of bytes"."""
+        unit = f" in {self.unit}" if self.unit else ""
+        if self.exact:
+            return f"an exact whole number{unit}"
+        percent = f"{self.rel_tolerance * 100:g}%"
+        return f"a number{unit}; within {percent} counts (3 significant figures are enough)"
 
 
 class FlashcardItem(_Item):
@@ -100,8 +123,39 @@ class FlashcardItem(_Item):
     answer: str = Field(min_length=1)
 
 
+class DesignItem(_Item):
+    """An open interview prompt: the user answers in their own words, then ticks off the rubric's
+    points against the model answer; the fraction ticked becomes the review rating."""
+
+    kind: Literal["design"]
+    answer: str = Field(min_length=1, description="the model answer (Markdown)")
+    rubric: list[Annotated[str, Field(min_length=1)]] = Field(min_length=4, max_length=6)
+
+
+class BugItem(_Item):
+    """Spot the bug: a short snippet shown with numbered lines; the user names the line that is wrong.
+    ``also_accept`` lists other lines that are equally right (a bug that spans two lines)."""
+
+    kind: Literal["spot-the-bug"]
+    code: str = Field(min_length=1)
+    bug_line: int = Field(ge=1)
+    also_accept: list[int] = Field(default_factory=list)
+
+    @property
+    def lines(self) -> list[str]:
+        return self.code.rstrip("\n").splitlines()
+
+    @model_validator(mode="after")
+    def _lines_exist(self) -> BugItem:
+        count = len(self.lines)
+        for line in (self.bug_line, *self.also_accept):
+            if not 1 <= line <= count:
+                raise ValueError(f"line {line} is not in the snippet (it has {count} lines)")
+        return self
+
+
 ConceptItem = Annotated[
-    Union[ChoiceItem, MultiItem, NumericItem, FlashcardItem], Field(discriminator="kind")
+    Union[ChoiceItem, MultiItem, NumericItem, FlashcardItem, DesignItem, BugItem], Field(discriminator="kind")
 ]
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import importlib.util
 import json
 import os
 import secrets
@@ -25,37 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from quizgen.bank.models import Bank, Question
-from quizgen.errors import UnusableSubmission
 from quizgen.grading.proxy import (Launcher, Submission, SubmissionFailure, SubmissionLoadError, WorkerLimits,
                                    kill_worker)
 from quizgen.grading.report import Report, TestResult
 from quizgen.grading.sandbox import Isolation
 from quizgen.grading.static import CheckedSource, check_source, read_source
+from quizgen.grading.task import Task
 from quizgen.paths import solutions_dir, user_home
 
-SUITE_FILE = "test_hidden.py"
-REFERENCE_FILE = "reference.py"
 DEADLINE_SLACK_S = 1.5  # after the budget: time for the trusted child to write its last result
-
-
-def suite_folder(question: Question) -> Path:
-    folder = solutions_dir() / question.folder_name
-    if not (folder / SUITE_FILE).is_file():
-        raise UnusableSubmission(f"question {question.id} has no hidden suite ({folder / SUITE_FILE} is missing)")
-    return folder
-
-
-def load_reference(question: Question):
-    """The reference kernels as a module (trusted side only)."""
-    path = solutions_dir() / question.folder_name / REFERENCE_FILE
-    if not path.is_file():
-        raise UnusableSubmission(f"question {question.id} has no reference ({path} is missing)")
-    name = f"quizgen_reference_{question.id}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def worker_limits(question: Question, device: str) -> WorkerLimits:
@@ -102,10 +79,11 @@ def _run_suite_in_child(checked: CheckedSource, launcher: Launcher, limits: Work
 
         from quizgen.grading.plugin import GradingPlugin
 
-        folder = suite_folder(question)
-        plugin = GradingPlugin(submission, load_reference(question), results, seed, limits.device)
+        task = Task.of(question)
+        folder = task.folder
+        plugin = GradingPlugin(submission, task.load_reference(), results, seed, limits.device)
         try:
-            pytest.main([str(folder / SUITE_FILE), "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+            pytest.main([str(task.suite_path), "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
                          "--rootdir", str(folder), "-o", "python_files=test_*.py", "--noconftest",
                          "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:faulthandler",
                          "-W", "ignore", "--tb=no", "-o", "markers=points: weight of a test",

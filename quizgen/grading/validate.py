@@ -11,11 +11,10 @@ from pathlib import Path
 from quizgen.bank.models import Question
 from quizgen.errors import UnusableSubmission
 from quizgen.grading.report import Report
-from quizgen.grading.runner import REFERENCE_FILE, grade_many, suite_folder
+from quizgen.grading.runner import grade_many
+from quizgen.grading.task import Task
 from quizgen.grading.static import CheckedSource, check_source
-from quizgen.paths import bundled_root
 
-MUTANTS_DIR = Path("tests") / "mutants"
 
 
 @dataclass
@@ -41,8 +40,7 @@ class TaskValidation:
 
 
 def mutant_files(question: Question) -> list[Path]:
-    folder = bundled_root() / MUTANTS_DIR / question.folder_name
-    return sorted(folder.glob("*.py")) if folder.is_dir() else []
+    return [w.path for w in Task.of(question).known_wrong]
 
 
 class _OneQuestion:
@@ -59,11 +57,12 @@ def _jobs(question: Question, result: TaskValidation) -> list[tuple[str, Checked
     """(role, checked source) for the reference, the stub and every known-wrong file."""
     bank = _OneQuestion(question)
     try:
-        folder = suite_folder(question)
+        task = Task.of(question)
+        task.suite_path  # noqa: B018 - raises when the suite is missing
     except UnusableSubmission as exc:
         result.problems.append(str(exc))
         return []
-    sources = [("reference", REFERENCE_FILE, (folder / REFERENCE_FILE).read_text(encoding="utf-8")),
+    sources = [("reference", task.reference_path.name, task.reference_path.read_text(encoding="utf-8")),
                ("stub", question.coding.stub_file, question.coding.stub)]
     sources += [("mutant", p.name, p.read_text(encoding="utf-8")) for p in mutant_files(question)]
     jobs = []

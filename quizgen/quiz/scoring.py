@@ -51,7 +51,7 @@ def score_multi(item: MultiItem, text: str) -> Verdict:
 
 def score_numeric(item: NumericItem, text: str) -> Verdict:
     value = parse_number(text)
-    return Verdict(abs(value - item.answer) <= item.tolerance, repr(value), f"{item.answer:g}{item.unit and ' ' + item.unit}")
+    return Verdict(item.accepts(value), repr(value), f"{item.answer:g}{item.unit and ' ' + item.unit}")
 
 
 def score_flashcard(item: FlashcardItem, knew_it: bool) -> Verdict:

@@ -1,0 +1,181 @@
+"""Commands that grade code: submit, watch, validate, grade-batch."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from quizgen.cli.base import UnusableInput, cli, console_out, load_bank_or_fail, open_store_or_fail, question_or_fail
+from quizgen.errors import UnusableSubmission
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--question", "question_id", type=int, help="Question number (default: the stub's header line).")
+@click.option("--json", "as_json", is_flag=True, help="Print Gradescope's results.json instead of the report.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--seed", type=int, help="Replay the random cases of an earlier run.")
+def submit(file: Path, question_id: int | None, as_json: bool, device: str, seed: int | None) -> None:
+    """Grade FILE against the question's hidden tests. Example: quiz submit moe.py
+
+    Exit status: 0 every test passed, 1 some failed, 2 the file or the arguments are unusable.
+    """
+    from quizgen.grading.runner import check_file, grade_checked, grading_launcher
+
+    bank = load_bank_or_fail()
+    try:
+        checked = check_file(file, bank, question_id)
+    except UnusableSubmission as exc:
+        raise UnusableInput(str(exc)) from None
+    if device == "cuda":
+        _require_cuda()
+    if not as_json:
+        click.echo(f"Grading {file} as question {checked.question.id} ({checked.question.slug})…", err=True)
+    with grading_launcher([file.resolve().parent]) as launcher:
+        try:
+            report = grade_checked(checked, launcher, device=device, seed=seed)
+        except UnusableSubmission as exc:
+            raise UnusableInput(str(exc)) from None
+    store = open_store_or_fail()
+    if report.gradable:
+        store.record_attempt(report)
+    if as_json:
+        click.echo(json.dumps(report.to_gradescope(), indent=2))
+    else:
+        from quizgen.ui import render_report
+
+        render_report(console_out(), report)
+    sys.exit(0 if report.all_passed else 1 if report.gradable else 2)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--question", "question_id", type=int, help="Question number (default: the stub's header line).")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+def watch(file: Path, question_id: int | None, device: str) -> None:
+    """Grade FILE again each time it is saved (Ctrl-C stops). Example: quiz watch moe.py"""
+    from watchfiles import watch as watch_changes
+
+    from quizgen.grading.runner import check_file, grade_checked, grading_launcher
+    from quizgen.ui import render_report
+
+    bank = load_bank_or_fail()
+    out = console_out()
+    with grading_launcher([file.resolve().parent]) as launcher:
+        while True:
+            try:
+                checked = check_file(file, bank, question_id)
+            except UnusableSubmission as exc:
+                out.print(f"[red]{exc}[/red]")
+            else:
+                report = grade_checked(checked, launcher, device=device)
+                if report.gradable:
+                    open_store_or_fail().record_attempt(report)
+                render_report(out, report)
+            out.print(f"[dim]watching {file} (Ctrl-C stops)…[/dim]")
+            try:
+                next(iter(watch_changes(file, debounce=300)))
+            except (KeyboardInterrupt, StopIteration):
+                return
+
+
+def _require_cuda() -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        raise UnusableInput("--device cuda: no CUDA device is available here")
+
+
+@cli.command()
+@click.argument("question_ids", type=int, nargs=-1)
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--seed", type=int, help="Fix the random cases (default: fresh seeds, printed).")
+@click.option("-v", "--verbose", is_flag=True, help="List every known-wrong implementation and the test that caught it.")
+def validate(question_ids: tuple[int, ...], device: str, seed: int | None, verbose: bool) -> None:
+    """Check the grading itself: reference 100, stub 0, every known-wrong file rejected.
+
+    Example: quiz validate 52   (no number: the whole bank). Exits 1 if any check fails.
+    """
+    from rich.markup import escape
+    from rich.table import Table
+
+    from quizgen.grading.runner import grading_launcher
+    from quizgen.grading.validate import validate_tasks
+
+    bank = load_bank_or_fail()
+    questions = [question_or_fail(bank, i) for i in question_ids] if question_ids else [q for q in bank.questions if q.coding]
+    if device == "cuda":
+        _require_cuda()
+    out = console_out()
+    table = Table(title=f"quiz validate ({device})", title_justify="left")
+    for col in ("task", "reference", "stub", "wrong rejected", "time", "problems"):
+        table.add_column(col, overflow="fold")
+    results = []
+    with grading_launcher() as launcher:
+        for result in validate_tasks(questions, launcher, device=device, seed=seed):
+            question = result.question
+            results.append(result)
+            ref = f"{result.reference.score:g}" if result.reference else "-"
+            stub_score = f"{result.stub.score:g}" if result.stub else "-"
+            rejected = f"{sum(m.rejected for m in result.mutants)}/{len(result.mutants)}"
+            verdict = "[green]ok[/green]" if result.ok else "[red]" + escape("; ".join(result.problems)) + "[/red]"
+            table.add_row(f"{question.id} {question.slug}", ref, stub_score, rejected, f"{result.seconds:.1f} s", verdict)
+            out.print(f"{question.id} {question.slug}: reference {ref}, stub {stub_score}, wrong rejected {rejected}, "
+                      f"{result.seconds:.1f} s: {verdict}")
+            if verbose:
+                for m in result.mutants:
+                    out.print(escape(f"  {question.id} {m.file}: {'rejected' if m.rejected else 'PASSED'} "
+                                     f"(score {m.score:g}; first failing: {m.detail})"))
+        out.print(table)
+        out.print(f"isolation: {launcher.isolation.get('mode')}; seed: {seed if seed is not None else 'fresh per task'}")
+    sys.exit(0 if all(r.ok for r in results) else 1)
+
+
+@cli.command("grade-batch")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--question", "question_id", type=int, required=True, help="The question every file answers.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--seed", type=int, help="One seed for the whole class (default: a fresh one per file).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write FILE.results.json (Gradescope's schema) per submission and summary.csv here.")
+def grade_batch(folder: Path, question_id: int, device: str, seed: int | None, out_dir: Path | None) -> None:
+    """Grade every .py file in FOLDER (instructors). Example: quiz grade-batch submissions/ --question 52 --out grades/
+
+    Untrusted files run sandboxed; the grades do not go into your own progress database.
+    """
+    import csv
+
+    from rich.table import Table
+
+    from quizgen.grading.batch import grade_folder
+
+    bank = load_bank_or_fail()
+    question_or_fail(bank, question_id)
+    if device == "cuda":
+        _require_cuda()
+    if out_dir:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    table = Table(title=f"question {question_id}: {folder}", title_justify="left")
+    for col in ("file", "score", "tests passed", "time", "first problem"):
+        table.add_column(col, overflow="fold")
+    rows = []
+    for report in grade_folder(folder, bank, question_id, device=device, seed=seed):
+        passed = sum(t.status == "passed" for t in report.tests)
+        problem = report.message if not report.gradable else (report.failing[0].name if report.failing else "")
+        rows.append({"file": report.file, "score": report.score if report.gradable else "", "max_score": report.max_score,
+                     "passed": passed, "tests": len(report.tests), "gradable": report.gradable,
+                     "seconds": round(report.seconds, 2), "first_problem": problem.splitlines()[0] if problem else ""})
+        table.add_row(report.file, f"{report.score:g}" if report.gradable else "not gradable",
+                      f"{passed}/{len(report.tests)}", f"{report.seconds:.1f} s", rows[-1]["first_problem"])
+        if out_dir:
+            (out_dir / f"{report.file}.results.json").write_text(json.dumps(report.to_gradescope(), indent=2))
+    if out_dir:
+        with (out_dir / "summary.csv").open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["file"])
+            writer.writeheader()
+            writer.writerows(rows)
+    console_out().print(table)
+    click.echo(f"{len(rows)} files graded" + (f"; results in {out_dir}" if out_dir else ""))
