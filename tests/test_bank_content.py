@@ -5,7 +5,7 @@ import re
 import pytest
 
 from quizgen.bank.arithmetic import evaluate
-from quizgen.bank.models import ChoiceItem, FlashcardItem, MultiItem, NumericItem
+from quizgen.bank.models import BugItem, ChoiceItem, DesignItem, FlashcardItem, MultiItem, NumericItem
 from quizgen.grading.task import Task
 
 QUESTION_IDS = list(range(51, 66))
@@ -26,6 +26,8 @@ def test_question_has_complete_content(bank, question_id):
     assert kinds.count(ChoiceItem) >= 2 and kinds.count(MultiItem) >= 1
     assert kinds.count(NumericItem) >= 2 and kinds.count(FlashcardItem) >= 1
     assert len(q.coding.hints) == 3
+    assert kinds.count(DesignItem) >= 2, "every question needs two design (open interview) items"
+    assert kinds.count(BugItem) >= 1, "every question needs a spot-the-bug item"
 
 
 def test_every_numeric_item_says_how_it_is_derived(bank):
@@ -86,3 +88,52 @@ def test_arithmetic_evaluator_refuses_anything_but_arithmetic():
     for bad in ("__import__('os')", "open('x')", "(1).__class__", "[1, 2]"):
         with pytest.raises(ValueError):
             evaluate(bad)
+
+
+def _three_significant_figures(x: float) -> float:
+    return float(f"{x:.3g}")
+
+
+def test_numeric_items_accept_the_answer_rounded_to_three_significant_figures(bank):
+    refused = [f"{q.id}/{i.id}: {i.answer} -> {_three_significant_figures(i.answer)}"
+               for q, i in _numeric_items(bank)
+               if not i.exact and not i.accepts(_three_significant_figures(i.answer))]
+    assert not refused, refused
+
+
+_QUOTED = re.compile(r"(?:≈|~|about|approximately|roughly|=)\s*\$?\s*(-?\d[\d,]*(?:\.\d+)?)")
+
+
+def test_numeric_items_accept_the_value_their_explanation_quotes(bank):
+    """An explanation that says "≈ 2.80" (or "about 3.36") must not then refuse 2.80: the last value
+    the explanation gives as the result is accepted."""
+    refused = []
+    for q, item in _numeric_items(bank):
+        quoted = [float(m.replace(",", "")) for m in _QUOTED.findall(item.explanation)]
+        close = [v for v in quoted if item.answer and abs(v - item.answer) <= 0.02 * abs(item.answer)]
+        refused += [f"{q.id}/{item.id}: explanation quotes {v}, answer {item.answer}"
+                    for v in close if not item.accepts(v)]
+    assert not refused, refused
+
+
+def test_exact_numeric_items_are_whole_numbers_the_prompt_asks_to_count(bank):
+    for q, item in _numeric_items(bank):
+        if item.exact:
+            assert item.answer == int(item.answer), f"{q.id}/{item.id}"
+            assert "whole number" in item.expected_form
+
+
+def test_design_items_have_a_model_answer_and_a_rubric_of_four_to_six_points(bank):
+    for q in bank.questions:
+        for item in q.concepts:
+            if isinstance(item, DesignItem):
+                assert 4 <= len(item.rubric) <= 6, f"{q.id}/{item.id}"
+                assert len(item.answer.split()) >= 60, f"{q.id}/{item.id}: the model answer is too short"
+
+
+def test_spot_the_bug_items_name_a_line_of_a_short_snippet(bank):
+    for q in bank.questions:
+        for item in q.concepts:
+            if isinstance(item, BugItem):
+                assert 4 <= len(item.lines) <= 30, f"{q.id}/{item.id}: {len(item.lines)} lines"
+                assert item.lines[item.bug_line - 1].strip(), f"{q.id}/{item.id}: the bug line is blank"

@@ -45,7 +45,7 @@ def submit(file: Path, question_id: int | None, as_json: bool, device: str, seed
     if as_json:
         click.echo(json.dumps(report.to_gradescope(), indent=2))
     else:
-        from quizgen.ui import render_report
+        from quizgen.grading.terminal import render_report
 
         render_report(console_out(), report)
     sys.exit(0 if report.all_passed else 1 if report.gradable else 2)
@@ -60,7 +60,7 @@ def watch(file: Path, question_id: int | None, device: str) -> None:
     from watchfiles import watch as watch_changes
 
     from quizgen.grading.runner import check_file, grade_checked, grading_launcher
-    from quizgen.ui import render_report
+    from quizgen.grading.terminal import render_report
 
     bank = load_bank_or_fail()
     out = console_out()
