@@ -109,6 +109,8 @@ def test_numeric_items_accept_the_value_their_explanation_quotes(bank):
     the explanation gives as the result is accepted."""
     refused = []
     for q, item in _numeric_items(bank):
+        if item.exact:
+            continue  # a count: nearby numbers in its explanation are other quantities
         quoted = [float(m.replace(",", "")) for m in _QUOTED.findall(item.explanation)]
         close = [v for v in quoted if item.answer and abs(v - item.answer) <= 0.02 * abs(item.answer)]
         refused += [f"{q.id}/{item.id}: explanation quotes {v}, answer {item.answer}"
