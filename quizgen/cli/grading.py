@@ -18,7 +18,8 @@ from quizgen.errors import UnusableSubmission
 @click.option("--json", "as_json", is_flag=True, help="Print Gradescope's results.json instead of the report.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--seed", type=int, help="Replay the random cases of an earlier run.")
-def submit(file: Path, question_id: int | None, as_json: bool, device: str, seed: int | None) -> None:
+@click.option("-v", "--verbose", is_flag=True, help="List every test, not only the failures.")
+def submit(file: Path, question_id: int | None, as_json: bool, device: str, seed: int | None, verbose: bool) -> None:
     """Grade FILE against the question's hidden tests. Example: quiz submit moe.py
 
     Exit status: 0 every test passed, 1 some failed, 2 the file or the arguments are unusable.
@@ -39,15 +40,14 @@ def submit(file: Path, question_id: int | None, as_json: bool, device: str, seed
             report = grade_checked(checked, launcher, device=device, seed=seed)
         except UnusableSubmission as exc:
             raise UnusableInput(str(exc)) from None
-    store = open_store_or_fail()
-    if report.gradable:
-        store.record_attempt(report)
+    if report.gradable and not report.nothing_implemented:
+        open_store_or_fail().record_attempt(report)
     if as_json:
         click.echo(json.dumps(report.to_gradescope(), indent=2))
     else:
         from quizgen.grading.terminal import render_report
 
-        render_report(console_out(), report)
+        render_report(console_out(), report, verbose=verbose)
     sys.exit(0 if report.all_passed else 1 if report.gradable else 2)
 
 
@@ -72,7 +72,7 @@ def watch(file: Path, question_id: int | None, device: str) -> None:
                 out.print(f"[red]{exc}[/red]")
             else:
                 report = grade_checked(checked, launcher, device=device)
-                if report.gradable:
+                if report.gradable and not report.nothing_implemented:
                     open_store_or_fail().record_attempt(report)
                 render_report(out, report)
             out.print(f"[dim]watching {file} (Ctrl-C stops)…[/dim]")
@@ -130,7 +130,7 @@ def validate(question_ids: tuple[int, ...], device: str, seed: int | None, verbo
                     out.print(escape(f"  {question.id} {m.file}: {'rejected' if m.rejected else 'PASSED'} "
                                      f"(score {m.score:g}; first failing: {m.detail})"))
         out.print(table)
-        out.print(f"isolation: {launcher.isolation.get('mode')}; seed: {seed if seed is not None else 'fresh per task'}")
+        out.print(f"isolation: {launcher.isolation.mode}; seed: {seed if seed is not None else 'fresh per task'}")
     sys.exit(0 if all(r.ok for r in results) else 1)
 
 
@@ -141,16 +141,16 @@ def validate(question_ids: tuple[int, ...], device: str, seed: int | None, verbo
 @click.option("--seed", type=int, help="One seed for the whole class (default: a fresh one per file).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write FILE.results.json (Gradescope's schema) per submission and summary.csv here.")
-def grade_batch(folder: Path, question_id: int, device: str, seed: int | None, out_dir: Path | None) -> None:
+@click.option("--allow-degraded", is_flag=True,
+              help="Grade even where the strong sandbox walls are missing (see the isolation line).")
+def grade_batch(folder: Path, question_id: int, device: str, seed: int | None, out_dir: Path | None,
+                allow_degraded: bool) -> None:
     """Grade every .py file in FOLDER (instructors). Example: quiz grade-batch submissions/ --question 52 --out grades/
 
     Untrusted files run sandboxed; the grades do not go into your own progress database.
     """
-    import csv
-
-    from rich.table import Table
-
-    from quizgen.grading.batch import grade_folder
+    from quizgen.grading.batch import DegradedIsolation, grade_folder, summary_row, write_summary
+    from quizgen.grading.terminal import batch_table
 
     bank = load_bank_or_fail()
     question_or_fail(bank, question_id)
@@ -158,24 +158,14 @@ def grade_batch(folder: Path, question_id: int, device: str, seed: int | None, o
         _require_cuda()
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
-    table = Table(title=f"question {question_id}: {folder}", title_justify="left")
-    for col in ("file", "score", "tests passed", "time", "first problem"):
-        table.add_column(col, overflow="fold")
     rows = []
-    for report in grade_folder(folder, bank, question_id, device=device, seed=seed):
-        passed = sum(t.status == "passed" for t in report.tests)
-        problem = report.message if not report.gradable else (report.failing[0].name if report.failing else "")
-        rows.append({"file": report.file, "score": report.score if report.gradable else "", "max_score": report.max_score,
-                     "passed": passed, "tests": len(report.tests), "gradable": report.gradable,
-                     "seconds": round(report.seconds, 2), "first_problem": problem.splitlines()[0] if problem else ""})
-        table.add_row(report.file, f"{report.score:g}" if report.gradable else "not gradable",
-                      f"{passed}/{len(report.tests)}", f"{report.seconds:.1f} s", rows[-1]["first_problem"])
-        if out_dir:
-            (out_dir / f"{report.file}.results.json").write_text(json.dumps(report.to_gradescope(), indent=2))
-    if out_dir:
-        with (out_dir / "summary.csv").open("w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["file"])
-            writer.writeheader()
-            writer.writerows(rows)
-    console_out().print(table)
+    try:
+        for report in grade_folder(folder, bank, question_id, device=device, seed=seed, allow_degraded=allow_degraded):
+            rows.append(summary_row(report))
+            if out_dir:
+                (out_dir / f"{report.file}.results.json").write_text(json.dumps(report.to_gradescope(), indent=2))
+                write_summary(rows, out_dir / "summary.csv")  # after every file: a crash keeps what was graded
+    except DegradedIsolation as exc:
+        raise UnusableInput(str(exc)) from None
+    console_out().print(batch_table(rows, f"question {question_id}: {folder}"))
     click.echo(f"{len(rows)} files graded" + (f"; results in {out_dir}" if out_dir else ""))

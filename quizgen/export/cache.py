@@ -59,9 +59,10 @@ def renderer_fingerprint() -> str:
     """Changes whenever the output of ``quizgen.export.markup`` could change."""
     from importlib.metadata import PackageNotFoundError, version
 
+    from quizgen import maths
     from quizgen.export import markup
 
-    digest = hashlib.sha256(Path(markup.__file__).read_bytes())
+    digest = hashlib.sha256(Path(markup.__file__).read_bytes() + Path(maths.__file__).read_bytes())
     for name in _LIBRARIES:
         try:
             digest.update(f"{name}={version(name)};".encode())

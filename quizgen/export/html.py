@@ -9,10 +9,10 @@ always shown, never run; the only HTML that bypasses it comes from ``quizgen.exp
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -24,13 +24,16 @@ from quizgen.errors import QuizgenError
 from quizgen.export import markup
 from quizgen.export.cache import (FRAGMENTS_FILE, TEMPLATES_FOLDER, FragmentCache, default_cache_dir,
                                   template_bytecode_cache)
-from quizgen.export.progress import QuestionProgress, parse_time
+from quizgen.export.progress import QuestionProgress
 from quizgen.paths import solutions_dir, templates_dir
+from quizgen.quiz.scoring import bug_lines, format_number
+from quizgen.quiz.topics import matching
+from quizgen.times import format_time
 
 SHEET_TEMPLATE = "sheet.html"
 SHEET_CSS = "sheet.css"
 KIND_LABELS = {"choice": "Single choice", "multi": "Multiple choice", "numeric": "Numeric",
-               "flashcard": "Flashcard"}
+               "flashcard": "Flashcard", "design": "Design", "spot-the-bug": "Spot the bug"}
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,7 @@ class ReferenceSolution:
 
 def select_questions(bank: Bank, topic: str | None = None, question_ids: Sequence[int] = ()) -> list[Question]:
     """The questions to export, in id order: those with ``topic`` (if given) among ``question_ids`` (if given)."""
-    questions = bank.by_topic(topic)
-    if topic and not questions:
-        raise QuizgenError(f"no question has topic '{topic}'; see `quiz topics`")
+    questions = matching(topic, bank.questions) if topic else list(bank.questions)  # UnknownTopic suggests
     if question_ids:
         wanted = {bank.get(i).id for i in question_ids}  # an unknown number raises, naming the known ones
         questions = [q for q in questions if q.id in wanted]
@@ -88,21 +89,6 @@ def concept_item(question: Question, item_id: str):
     return next((item for item in question.concepts if item.id == item_id), None)
 
 
-def format_number(value: float) -> str:
-    """A float as written by a person: 27.66, 2, 0.000001 (never 1e-06 or 2.0)."""
-    text = format(Decimal(repr(float(value))), "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
-
-
-def format_time(value: str | datetime | None) -> str:
-    moment = parse_time(value) if isinstance(value, str) or value is None else value
-    if moment is None:
-        return str(value or "unknown time")
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def _cached(kind: str, render):
     """A Jinja filter that renders through the export's FragmentCache (the ``fragments`` variable)."""
     from jinja2 import pass_context
@@ -114,6 +100,19 @@ def _cached(kind: str, render):
     return cached_filter
 
 
+def _numbered_python():
+    """A Jinja global: a snippet with line numbers, ``highlighted`` lines marked (spot-the-bug items)."""
+    from jinja2 import pass_context
+
+    @pass_context
+    def numbered_python(context, source: str, highlighted: Sequence[int] = ()) -> Markup:
+        kind = "python-numbered:" + ",".join(map(str, highlighted))
+        return context["fragments"].fetch(
+            kind, source, lambda text: markup.highlight_python(text, numbered=True, highlighted=highlighted))
+
+    return numbered_python
+
+
 @cache
 def _environment(bytecode_dir: Path | None):
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -123,8 +122,22 @@ def _environment(bytecode_dir: Path | None):
                       bytecode_cache=template_bytecode_cache(bytecode_dir) if bytecode_dir else None)
     env.filters.update(md=_cached("md", markup.markdown_block), md_inline=_cached("md-inline", markup.markdown_inline),
                        python=_cached("python", markup.highlight_python), number=format_number, when=format_time)
-    env.globals.update(kind_labels=KIND_LABELS, concept_item=concept_item)
+    env.globals.update(kind_labels=KIND_LABELS, concept_item=concept_item, numbered_python=_numbered_python(),
+                       bug_lines=bug_lines)
     return env
+
+
+def option_orders(questions: Sequence[Question], seed: str) -> dict[str, list[int]]:
+    """Each choice/multi item's options in a shuffled order (``"52/item-id"`` -> indices in the file), so
+    the right answer is not always first. Seeded by ``seed``: a new order per export, the same page for
+    the same inputs."""
+    orders = {}
+    for q in questions:
+        for item in q.concepts:
+            if item.kind in ("choice", "multi"):
+                rng = random.Random(f"{seed}/{q.id}/{item.id}")
+                orders[f"{q.id}/{item.id}"] = rng.sample(range(len(item.options)), len(item.options))
+    return orders
 
 
 @cache
@@ -154,6 +167,7 @@ def render_sheet(questions: Sequence[Question], *, with_solutions: bool = False,
         toc=contents(questions), topics=topic_index(questions), with_solutions=with_solutions,
         solutions=solutions, with_progress=progress is not None, progress=progress or {}, fragments=fragments,
         stylesheet=_stylesheet(), code_css=fragments.fetch("css", "pygments", lambda _: markup.code_css()),
+        option_order=option_orders(questions, generated.isoformat()),
     )
     fragments.save()
     return page

@@ -6,6 +6,10 @@ not rendered (an ``<img src=...>`` would be a network request), and the MathML t
 produces is parsed and re-serialized through an allow-list, because latex2mathml copies the text of
 ``\\text{...}`` into its output without escaping it. A formula that fails either step is shown as
 its escaped LaTeX source instead of breaking the page.
+
+The same pass tidies two things latex2mathml leaves in its text nodes, so that no backslash reaches
+the reader: the text-mode escapes inside ``\\text{kv\\_heads}`` (shown as ``kv_heads``) and a command
+it does not know, such as ``\\arg``, which it emits as the identifier ``\\arg`` (shown as ``arg``).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import xml.etree.ElementTree as ET
 from functools import cache, lru_cache
 
 from markupsafe import Markup
+
+from quizgen.maths import DOLLARMATH_OPTIONS
 
 MATHML_NS = "{http://www.w3.org/1998/Math/MathML}"
 
@@ -33,6 +39,18 @@ _MATHML_ATTRS = frozenset("""
 """.split())
 
 
+_TEXT_ESCAPES = {"\\_": "_", "\\%": "%", "\\#": "#", "\\&": "&", "\\$": "$", "\\{": "{", "\\}": "}", "\\ ": " "}
+
+
+def _tidy_text(tag: str, text: str) -> str:
+    if tag == "mtext":
+        for escaped, char in _TEXT_ESCAPES.items():
+            text = text.replace(escaped, char)
+    elif tag in ("mi", "mo") and text.startswith("\\") and text[1:].isalpha():
+        text = text[1:]  # an unknown command: its name, as an operator name is shown
+    return text
+
+
 def _serialize(element: ET.Element, out: list[str]) -> None:
     tag = element.tag.removeprefix(MATHML_NS)
     if tag not in _MATHML_TAGS:
@@ -43,7 +61,7 @@ def _serialize(element: ET.Element, out: list[str]) -> None:
         attrs = ' xmlns="http://www.w3.org/1998/Math/MathML"' + attrs
     out.append(f"<{tag}{attrs}>")
     if element.text:
-        out.append(html.escape(element.text, quote=False))
+        out.append(html.escape(_tidy_text(tag, element.text), quote=False))
     for child in element:
         _serialize(child, out)
         if child.tail:
@@ -77,9 +95,7 @@ def _markdown():
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable(["table", "strikethrough"])
     md.disable("image")  # ![alt](url) stays text: an image would be fetched from the network
-    # allow_digits=False keeps prices such as "costs 5$ or 6$" as text; $10^{-2}$ is still math.
-    md.use(dollarmath_plugin, allow_labels=False, allow_space=True, allow_digits=False, double_inline=True,
-           renderer=_render_math)
+    md.use(dollarmath_plugin, **DOLLARMATH_OPTIONS, renderer=_render_math)
     return md
 
 
@@ -98,10 +114,13 @@ DARK_CODE_STYLE = "github-dark"
 CODE_CSS_CLASS = "highlight"
 
 
-@cache
-def _formatter():
+@lru_cache(maxsize=64)
+def _formatter(numbered: bool = False, highlighted: tuple[int, ...] = ()):
     from pygments.formatters import HtmlFormatter
 
+    if numbered:  # line numbers as part of each line, so a phone can scroll the snippet as one box
+        return HtmlFormatter(cssclass=CODE_CSS_CLASS, style=LIGHT_CODE_STYLE, linenos="inline",
+                             hl_lines=list(highlighted))
     return HtmlFormatter(cssclass=CODE_CSS_CLASS, style=LIGHT_CODE_STYLE)
 
 
@@ -112,11 +131,12 @@ def _python_lexer():
     return PythonLexer(stripnl=False, ensurenl=True)
 
 
-def highlight_python(source: str) -> Markup:
-    """Python source as ``<div class="highlight"><pre>...</pre></div>`` with Pygments' token classes."""
+def highlight_python(source: str, numbered: bool = False, highlighted=()) -> Markup:
+    """Python source as ``<div class="highlight"><pre>...</pre></div>`` with Pygments' token classes;
+    ``numbered``: with line numbers, the lines in ``highlighted`` marked (``<span class="hll">``)."""
     from pygments import highlight
 
-    return Markup(highlight(source, _python_lexer(), _formatter()))
+    return Markup(highlight(source, _python_lexer(), _formatter(numbered, tuple(highlighted))))
 
 
 @cache

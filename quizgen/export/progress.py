@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from quizgen.times import parse_time
+
 NOT_FAILING = ("passed", "skipped")
 
 
@@ -33,7 +35,11 @@ class AttemptSummary:
 
 @dataclass(frozen=True)
 class ItemRecord:
-    """A concept item's answers: the latest verdict and response, and how often it was answered wrongly."""
+    """A concept item's answers: the latest verdict and response, and how often it was answered wrongly.
+
+    ``response`` is what the user answered as the sheet shows it: the chosen options' texts where the
+    answer picked options (the numbers typed depend on the shuffled order, so they mean nothing later).
+    """
 
     item_id: str
     correct: bool
@@ -91,15 +97,15 @@ def _summary(row: dict) -> AttemptSummary:
                           failing=_failing_tests(row["tests"]))
 
 
-def parse_time(value: str | None) -> datetime | None:
-    """An ISO timestamp as an aware datetime (naive ones are taken as UTC); None if it does not parse."""
-    try:
-        moment = datetime.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-    if moment is not None and moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment
+def _shown_response(row: dict) -> str:
+    if row.get("kind") in ("choice", "multi") and row.get("chosen"):
+        try:
+            chosen = json.loads(row["chosen"])
+        except (TypeError, ValueError):
+            chosen = None
+        if isinstance(chosen, list) and chosen:
+            return " · ".join(str(c) for c in chosen)
+    return str(row["response"] or "")
 
 
 def load_progress(store, question_ids: Iterable[int], now: datetime | None = None) -> dict[int, QuestionProgress]:
@@ -124,7 +130,7 @@ def load_progress(store, question_ids: Iterable[int], now: datetime | None = Non
         before = p.items.get(row["item_id"])
         correct = bool(row["correct"])
         p.items[row["item_id"]] = ItemRecord(
-            item_id=row["item_id"], correct=correct, response=str(row["response"] or ""),
+            item_id=row["item_id"], correct=correct, response=_shown_response(row),
             times_answered=(before.times_answered if before else 0) + 1,
             times_wrong=(before.times_wrong if before else 0) + (not correct))
 

@@ -1,33 +1,110 @@
 """Grading a whole class: every .py file of a folder, one launcher, one report per file.
 
-A file that cannot be graded gets a not-gradable report with the reason; one student's infinite
-loop or crash costs only that student's time budget.
+A file that cannot be graded gets a row that says why (a syntax error, a symlink, a file that lies
+outside the folder); one student's infinite loop, crash or malformed result costs only that
+student. Untrusted code is graded only behind the strong walls unless the instructor says
+otherwise (``allow_degraded``).
 """
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from quizgen.bank.models import Bank
-from quizgen.errors import UnusableSubmission
+from quizgen.errors import QuizgenError, UnusableSubmission
 from quizgen.grading.report import Report
 from quizgen.grading.runner import check_file, grade_many, grading_launcher
 from quizgen.grading.static import CheckedSource
 
+SUMMARY_FIELDS = ("file", "score", "max_score", "passed", "tests", "gradable", "seconds", "first_problem")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-def grade_folder(folder: Path, bank: Bank, question_id: int, *, device: str = "cpu",
-                 seed: int | None = None) -> Iterator[Report]:
-    """Yield each file's report as soon as it is graded (sorted by file name), two at a time."""
-    checked: dict[str, CheckedSource] = {}
-    refused: dict[str, Report] = {}
-    for path in sorted(p for p in folder.glob("*.py") if p.is_file()):
-        try:
-            checked[path.name] = check_file(path, bank, question_id)
-        except UnusableSubmission as exc:
-            refused[path.name] = Report(question_id=question_id, file=path.name, gradable=False, message=str(exc),
-                                        isolation="not run", device=device, seed=seed)
+
+class DegradedIsolation(QuizgenError):
+    """The strong walls are not available here, and the caller did not accept the degraded mode."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One file of the class folder: checked and ready to grade, or refused with a reason."""
+
+    name: str
+    checked: CheckedSource | None = None
+    refused: str = ""
+
+
+def refusal(path: Path, folder: Path) -> str:
+    """Why ``path`` must not be graded as a student's file, or "" when it may be."""
+    if path.is_symlink():
+        return f"{path.name}: is a symbolic link; submissions must be plain files (it was not graded)"
+    resolved = path.resolve()
+    if folder.resolve() not in resolved.parents:
+        return f"{path.name}: lies outside {folder} (it was not graded)"
+    if not resolved.is_file():
+        return f"{path.name}: is not a regular file (it was not graded)"
+    if resolved.stat().st_nlink > 1:
+        return f"{path.name}: is a hard link to another file; submissions must be plain copies (it was not graded)"
+    return ""
+
+
+def collect(folder: Path, bank: Bank, question_id: int) -> list[Entry]:
+    """Every ``*.py`` of ``folder`` (sorted by name), checked statically."""
+    entries = []
+    for path in sorted(folder.glob("*.py")):
+        reason = refusal(path, folder)
+        if not reason:
+            try:
+                entries.append(Entry(path.name, check_file(path, bank, question_id)))
+                continue
+            except UnusableSubmission as exc:
+                reason = str(exc)
+        entries.append(Entry(path.name, refused=reason))
+    return entries
+
+
+def grade_folder(folder: Path, bank: Bank, question_id: int, *, device: str = "cpu", seed: int | None = None,
+                 allow_degraded: bool = False, parallel: int = 2) -> Iterator[Report]:
+    """Yield each file's report as soon as it is graded, in file-name order."""
+    entries = collect(folder, bank, question_id)
     with grading_launcher([folder.resolve()]) as launcher:
-        graded = grade_many(list(checked.values()), launcher, device=device, seed=seed)
-        for name in sorted(checked.keys() | refused.keys()):
-            yield refused[name] if name in refused else next(graded)
+        isolation = launcher.isolation
+        if isolation.mode != "strong" and not allow_degraded:
+            raise DegradedIsolation(f"the grading sandbox is degraded here ({isolation.reason}); grading a class's "
+                                    "untrusted code needs the strong walls. Pass --allow-degraded to grade anyway.")
+        graded = grade_many([e.checked for e in entries if e.checked], launcher, device=device, seed=seed,
+                            parallel=parallel)
+        for entry in entries:
+            if entry.checked:
+                yield next(graded)
+            else:
+                yield Report(question_id=question_id, file=entry.name, gradable=False, message=entry.refused,
+                             isolation="not run", device=device, seed=seed)
+
+
+def _cell(value) -> str | float | int | bool:
+    """A spreadsheet cell that can never be read as a formula."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def summary_row(report: Report) -> dict:
+    passed = sum(t.passed for t in report.tests)
+    if not report.gradable:
+        problem = report.message
+    else:
+        first = report.failing[0] if report.failing else None
+        problem = f"{first.title}: {first.message}" if first else ""
+    return {"file": report.file, "score": report.score if report.gradable else "", "max_score": report.max_score,
+            "passed": passed, "tests": len(report.tests), "gradable": report.gradable,
+            "seconds": round(report.seconds, 2), "first_problem": problem.strip().splitlines()[0] if problem.strip() else ""}
+
+
+def write_summary(rows: list[dict], path: Path) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=SUMMARY_FIELDS)
+        writer.writeheader()
+        writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)

@@ -1,31 +1,55 @@
-"""The pytest plugin: fixtures for hidden suites, and one result per test written as it finishes.
+"""The pytest plugin that runs a hidden suite in the trusted grading process.
 
-Each result is a JSON line flushed at once, so a crash late in a run loses nothing. Structured
-fields ride on the report (status, message, points) instead of being parsed from traceback text.
+It provides the suites' fixtures, registers the ``points`` and ``rule`` markers, and builds the
+typed records of ``quizgen.grading.records``: the collected tests first (then, and only then, the
+submission is loaded), one result per test as it finishes, and ``done``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import time
-from pathlib import Path
 
 import pytest
 import torch
 
-from quizgen.grading.proxy import ContractViolation, Submission, SubmissionFailure
+from quizgen.grading.client import ContractViolation, SandboxError, Submission, SubmissionFailure, SubmissionRaised
+from quizgen.grading.records import Collected, Done, Finished, PlannedTest, write_record
+from quizgen.grading.report import Status, TestResult
 
 MAX_MESSAGE_CHARS = 4000
 
 
-def _seed_for(base_seed: int, nodeid: str) -> int:
+def seed_for(base_seed: int, nodeid: str) -> int:
     digest = hashlib.sha256(f"{base_seed}:{nodeid}".encode()).digest()
     return int.from_bytes(digest[:6], "big")
 
 
-def _short_name(nodeid: str) -> str:
+def short_id(nodeid: str) -> str:
     return nodeid.split("::", 1)[-1]
+
+
+def _readable(value) -> str:
+    if isinstance(value, torch.dtype):
+        return str(value).removeprefix("torch.")
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def case_of(item) -> str:
+    """The parameters of a parametrized case, readably: ``T=7 E=8 k=2 renormalize=True float64``."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return " ".join(_readable(v) if isinstance(v, torch.dtype) else f"{k}={_readable(v)}" for k, v in params.items())
+
+
+def function_of(item, functions: list[str]) -> str:
+    """The submission function a test checks: its ``function`` parameter, else the longest required
+    function named in the test's name."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if params.get("function") in functions:
+        return params["function"]
+    named = [f for f in functions if f in item.name]
+    return max(named, key=len) if named else ""
 
 
 class OnDevice:
@@ -50,13 +74,30 @@ class OnDevice:
         return call
 
 
+def _status_of(exc: BaseException, when: str) -> tuple[Status, str, str]:
+    """(status, message, the exception type the submission raised) for an exception in a test."""
+    if isinstance(exc, SubmissionRaised):
+        return Status.ERROR, str(exc), exc.type_name
+    if isinstance(exc, SubmissionFailure):
+        return exc.status, str(exc), ""
+    if isinstance(exc, (AssertionError, ContractViolation)):
+        return Status.FAILED, str(exc) or "assertion failed", ""
+    if isinstance(exc, (TypeError, IndexError, ValueError, AttributeError, RuntimeError, KeyError)) and when == "call":
+        # Almost always the submission returned the wrong kind of value (a tensor for a tuple...).
+        return Status.FAILED, f"the result could not be checked: {type(exc).__name__}: {exc}", ""
+    return Status.GRADER_ERROR, f"{type(exc).__name__}: {exc}", ""
+
+
 class GradingPlugin:
-    def __init__(self, submission: Submission, reference, results_path: Path, base_seed: int, device: str):
+    def __init__(self, submission: Submission, reference, out_fd: int, base_seed: int, device: str,
+                 functions: list[str]):
         # Underscored: the fixtures below take the plain names, and pytest reads them off this object.
         self._submission, self._reference, self._device = submission, reference, device
+        self._out, self._functions = out_fd, functions
         self.base_seed = base_seed
-        self._weights: dict[str, float] = {}
-        self._out = results_path.open("a", encoding="utf-8")
+        self._planned: dict[str, PlannedTest] = {}
+        self._outcomes: dict[str, tuple[Status, str, str]] = {}
+        self.load_error: BaseException | None = None
 
     # -- fixtures -----------------------------------------------------------------------------
     @pytest.fixture
@@ -73,64 +114,69 @@ class GradingPlugin:
 
     @pytest.fixture
     def rng(self, request) -> torch.Generator:
-        return torch.Generator().manual_seed(_seed_for(self.base_seed, request.node.nodeid))
+        return torch.Generator().manual_seed(seed_for(self.base_seed, request.node.nodeid))
 
-    # -- collection: points -------------------------------------------------------------------
+    # -- collection -----------------------------------------------------------------------------
+    def pytest_configure(self, config) -> None:
+        config.addinivalue_line("markers", "points(n): the test's weight, split evenly over its parametrized cases")
+        config.addinivalue_line("markers", "rule(name): the task's rule this test enforces; failing caps the score")
+
     def pytest_collection_modifyitems(self, items) -> None:
-        per_function: dict[str, list] = {}
+        groups: dict[str, list] = {}
         for item in items:
-            per_function.setdefault(item.nodeid.split("[")[0], []).append(item)
-        for group in per_function.values():
+            groups.setdefault(item.nodeid.split("[")[0], []).append(item)
+        for group in groups.values():
             marker = group[0].get_closest_marker("points")
             total = float(marker.args[0]) if marker else 0.0
             for item in group:
-                self._weights[item.nodeid] = total / len(group)
+                rule = item.get_closest_marker("rule")
+                self._planned[item.nodeid] = PlannedTest(
+                    id=short_id(item.nodeid), name=item.originalname or item.name.split("[")[0], case=case_of(item),
+                    function=function_of(item, self._functions), weight=total / len(group),
+                    rule=str(rule.args[0]) if rule else "")
+
+    def pytest_collection_finish(self, session) -> None:
+        """The parent learns every test first; only then does submission code run (``load``)."""
+        write_record(self._out, Collected(tests=list(self._planned.values())))
+        try:
+            self._submission.load()
+        except (SubmissionFailure, SandboxError) as exc:
+            self.load_error = exc
+            session.shouldstop = "the submission could not be loaded"
 
     def pytest_collectreport(self, report) -> None:
         if report.failed:
-            self._write({"name": f"collecting {report.nodeid or 'the suite'}", "weight": 0.0, "status": "grader-error",
-                         "message": str(report.longrepr)[:MAX_MESSAGE_CHARS], "seconds": 0.0})
+            raise RuntimeError(f"the hidden suite did not collect: {str(report.longrepr)[:MAX_MESSAGE_CHARS]}")
 
-    # -- results ------------------------------------------------------------------------------
+    # -- results --------------------------------------------------------------------------------
+    def pytest_runtest_setup(self, item) -> None:
+        self._submission.called.clear()
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
-        report = outcome.get_result()
-        if call.excinfo is None:
-            return
-        exc = call.excinfo.value
-        if isinstance(exc, SubmissionFailure):
-            status, message = exc.status, str(exc)
-        elif isinstance(exc, (AssertionError, ContractViolation)):
-            status, message = "failed", str(exc) or "assertion failed"
-        elif isinstance(exc, (TypeError, IndexError, ValueError, AttributeError, RuntimeError)) and call.when == "call":
-            # Almost always the submission returned the wrong kind of value (a tensor for a tuple...).
-            status, message = "failed", f"the result could not be checked: {type(exc).__name__}: {exc}"
-        else:
-            status, message = "grader-error", f"{type(exc).__name__}: {exc}"
-        report.user_properties.append(("quizgen", {"status": status, "message": message}))
+        if call.excinfo is not None and item.nodeid not in self._outcomes:
+            self._outcomes[item.nodeid] = _status_of(call.excinfo.value, call.when)
+        del outcome
 
     def pytest_runtest_logreport(self, report) -> None:
-        props = dict(report.user_properties).get("quizgen")
-        if report.when == "call" or (report.when == "setup" and not report.passed):
-            if report.passed:
-                status, message = "passed", ""
-            elif report.skipped:
-                status, message = "skipped", str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else ""
-            elif props:
-                status, message = props["status"], props["message"]
-            else:
-                status, message = "grader-error", str(report.longrepr)[:MAX_MESSAGE_CHARS]
-            if status not in ("passed", "skipped"):
-                message = f"{message}\n(seed {self.base_seed}: replay with --seed {self.base_seed})"
-            self._write({"name": _short_name(report.nodeid), "weight": self._weights.get(report.nodeid, 0.0),
-                         "status": status, "message": message[:MAX_MESSAGE_CHARS],
-                         "seconds": round(report.duration, 4)})
-
-    def _write(self, record: dict) -> None:
-        record["time"] = time.time()
-        self._out.write(json.dumps(record) + "\n")
-        self._out.flush()
+        if not (report.when == "call" or (report.when == "setup" and not report.passed)):
+            return
+        planned = self._planned.get(report.nodeid)
+        if planned is None:
+            return
+        if report.passed:
+            status, message, raised = Status.PASSED, "", ""
+        elif report.skipped:
+            status, message, raised = Status.SKIPPED, str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else "", ""
+        else:
+            status, message, raised = self._outcomes.get(report.nodeid, (Status.GRADER_ERROR, str(report.longrepr), ""))
+        function = planned.function or (self._submission.called[0] if self._submission.called else "")
+        result = TestResult(**planned.model_dump() | {"function": function}, status=status,
+                            message=message[:MAX_MESSAGE_CHARS], raised=raised, seconds=round(report.duration, 4))
+        write_record(self._out, Finished(result=result))
 
     def pytest_sessionfinish(self, session, exitstatus) -> None:
-        self._out.close()
+        if self.load_error is None:
+            write_record(self._out, Done())
+

@@ -1,5 +1,14 @@
 """Checks made before anything runs: the file is UTF-8 Python, names its question, defines the required
-functions, and imports only what the task allows. Each failure names the file and the line."""
+functions, and keeps to the policy below. Each failure names the file and the line.
+
+The policy (after RestrictedPython's rules) refuses what a kernel never needs and an attack
+always does: imports outside torch, math and the standard library's pure-computation modules;
+``__import__``, ``eval``, ``exec`` and friends; attribute names that start with an underscore;
+``getattr``/``setattr``/``delattr`` with a computed name; the attributes that lead to the
+interpreter's machinery (``sys``, ``os``, ``torch.library``, ``torch.ops``...); and assignments to
+attributes of imported modules (patching torch). It is a deterrent with clear messages, not a
+wall: the walls are the kernel's (``quizgen.sandbox.walls``).
+"""
 
 from __future__ import annotations
 
@@ -13,9 +22,25 @@ from quizgen.errors import QuizgenError, UnusableSubmission
 
 MAX_SOURCE_BYTES = 1 << 20
 HEADER = re.compile(r"^#\s*quizgen:\s*question\s+(\d+)\s*$", re.M)
-# Standard-library modules with no access to files, processes or the network.
-SAFE_STDLIB = {"__future__", "math", "typing", "functools", "itertools", "collections", "dataclasses",
-               "operator", "numbers", "enum", "abc", "cmath", "statistics", "heapq", "bisect", "warnings"}
+# Standard-library modules with no access to files, processes, the network or the interpreter.
+SAFE_STDLIB = frozenset({
+    "__future__", "math", "cmath", "typing", "typing_extensions", "functools", "itertools", "collections", "dataclasses",
+    "operator", "numbers", "enum", "abc", "statistics", "heapq", "bisect", "warnings", "struct", "fractions",
+    "decimal", "copy", "re", "string", "array", "random", "types", "contextlib", "textwrap", "unicodedata",
+    "collections.abc", "keyword", "pprint", "reprlib", "graphlib", "datetime", "time", "zlib", "binascii", "base64",
+    "hashlib", "colorsys",
+})
+REFUSED_MODULES = frozenset({"torch.library", "torch.ops", "torch.multiprocessing", "torch.distributed", "torch.hub",
+                             "torch.package", "torch.serialization", "torch.utils.cpp_extension", "torch.overrides",
+                             "torch.fx", "torch.export", "torch.compiler", "torch.load", "torch.save"})
+REFUSED_CALLS = frozenset({"__import__", "eval", "exec", "compile", "globals", "locals", "vars", "breakpoint",
+                           "open", "input", "memoryview", "help", "exit", "quit"})
+COMPUTED_ATTRIBUTE_CALLS = frozenset({"getattr", "setattr", "delattr", "hasattr"})
+REFUSED_ATTRIBUTES = frozenset({"sys", "os", "builtins", "library", "ops", "importlib", "ctypes", "gc", "inspect",
+                                "subprocess", "threading", "multiprocessing", "f_globals", "f_locals", "f_back",
+                                "gi_frame", "cr_frame", "tb_frame"})
+ALLOWED_DUNDERS = frozenset({"__init__", "__call__", "__name__", "__doc__", "__len__", "__getitem__", "__iter__",
+                             "__enter__", "__exit__", "__repr__", "__str__"})
 
 
 @dataclass
@@ -30,6 +55,8 @@ def read_source(path: Path) -> str:
         data = path.read_bytes()
     except FileNotFoundError:
         raise UnusableSubmission(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UnusableSubmission(f"{path}: is a folder, not a file") from None
     except OSError as exc:
         raise UnusableSubmission(f"{path}: cannot be read ({exc.strerror})") from None
     if len(data) > MAX_SOURCE_BYTES:
@@ -62,6 +89,69 @@ def _guess_question(defined: set[str], bank: Bank) -> Question | None:
     return best if best.coding and defined & set(best.coding.functions) else None
 
 
+def _module_allowed(module: str, allowed: set[str]) -> bool:
+    """``module`` (or a name imported from a module, ``torch.nn``) is allowed when it or its top-level
+    package is, unless it is refused by name or reaches for an underscore (private) part."""
+    if any(module == r or module.startswith(r + ".") for r in REFUSED_MODULES):
+        return False
+    if any(part.startswith("_") for part in module.split(".") if part != "__future__"):
+        return False
+    return module in allowed or module.split(".")[0] in allowed
+
+
+def _root_name(node: ast.AST) -> str | None:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def policy_violations(tree: ast.Module, allowed_modules: set[str]) -> list[tuple[int, str]]:
+    """(line, what) for every construct the policy refuses, in source order."""
+    found: list[tuple[int, str]] = []
+    module_names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if not _module_allowed(alias.name, allowed_modules):
+                    found.append((node.lineno, f"imports '{alias.name}'"))
+                module_names.add((alias.asname or alias.name).split(".")[0])
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level:
+                found.append((node.lineno, "uses a relative import"))
+                continue
+            if not _module_allowed(module, allowed_modules):
+                found.append((node.lineno, f"imports '{module}'"))
+            for alias in node.names:
+                if alias.name != "*" and not _module_allowed(f"{module}.{alias.name}", allowed_modules):
+                    found.append((node.lineno, f"imports '{alias.name}' from '{module}'"))
+                if alias.name == "*":
+                    found.append((node.lineno, f"imports * from '{module}'"))
+                module_names.add(alias.asname or alias.name)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in REFUSED_CALLS:
+            found.append((node.lineno, f"uses {node.id}()"))
+        elif isinstance(node, ast.Name) and node.id.startswith("__") and node.id not in ("__name__", "__doc__"):
+            found.append((node.lineno, f"uses the name {node.id}"))
+        elif isinstance(node, ast.Attribute):
+            if node.attr.startswith("_") and node.attr not in ALLOWED_DUNDERS:
+                found.append((node.lineno, f"reads the underscore attribute .{node.attr}"))
+            elif node.attr in REFUSED_ATTRIBUTES:
+                found.append((node.lineno, f"reads the attribute .{node.attr}"))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in COMPUTED_ATTRIBUTE_CALLS:
+            name = node.args[1] if len(node.args) > 1 else None
+            if not (isinstance(name, ast.Constant) and isinstance(name.value, str)) or name.value.startswith("_"):
+                found.append((node.lineno, f"calls {node.func.id}() with a computed or underscore name"))
+        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Attribute) and _root_name(target) in module_names:
+                    found.append((node.lineno, f"changes {ast.unparse(target)}, an attribute of an imported module"))
+        elif isinstance(node, (ast.Global, ast.Nonlocal)) and any(n.startswith("_") for n in node.names):
+            found.append((node.lineno, "declares an underscore global"))
+    return sorted(set(found))
+
+
 def check_source(source: str, name: str, bank: Bank, question_id: int | None) -> CheckedSource:
     """Resolve the question and check the file statically; raises UnusableSubmission with file:line."""
     if not source.strip():
@@ -87,17 +177,14 @@ def check_source(source: str, name: str, bank: Bank, question_id: int | None) ->
         raise UnusableSubmission(f"{name}: {exc}") from None
     if question.coding is None:
         raise UnusableSubmission(f"question {chosen} has no coding task")
-    allowed = SAFE_STDLIB | set(question.coding.allowed_imports)
-    for node in ast.walk(tree):
-        modules = []
-        if isinstance(node, ast.Import):
-            modules = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            modules = [node.module or ""] if node.level == 0 else ["(relative import)"]
-        for module in modules:
-            if module.split(".")[0] not in allowed:
-                raise UnusableSubmission(f"{name}:{node.lineno}: imports '{module}', which question {question.id} does "
-                                         f"not allow (allowed: {', '.join(sorted(allowed))})")
+    allowed = set(SAFE_STDLIB) | set(question.coding.allowed_imports)
+    violations = policy_violations(tree, allowed)
+    if violations:
+        line, what = violations[0]
+        more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
+        raise UnusableSubmission(f"{name}:{line}: {what}, which the grader does not allow{more}. Submissions may "
+                                 "import torch, math and the standard library's computation modules "
+                                 f"({', '.join(sorted(m for m in SAFE_STDLIB if m in ('collections', 'functools', 'itertools', 'random', 're', 'struct')))}, ...)")
     missing = [f for f in question.coding.functions if f not in defined]
     if missing:
         guess = _guess_question(defined, bank)

@@ -1,12 +1,15 @@
 """FSRS scheduling on top of the store: one card per concept item, an append-only review log.
 
-A right answer rates the card Good, a wrong one Again (flashcards: the user's own yes/no), so the
-items a user gets wrong come back soon and the ones they know drift out to weeks and months.
+Every answer rates the item's card Again, Hard, Good or Easy (``quizgen.quiz.scoring`` says which:
+flashcards by the user, as in Anki; choice, numeric and spot-the-bug items Good when right and Again
+when wrong; design items by the rubric points covered), so the items a user gets wrong come back
+soon and the ones they know drift out to weeks and months.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from fsrs import Card, Rating, Scheduler
@@ -17,16 +20,18 @@ from quizgen.store.db import Store
 _SCHEDULER = Scheduler(enable_fuzzing=False)
 
 
-def record_review(store: Store, question_id: int, item_id: str, correct: bool,
+def record_review(store: Store, question_id: int, item_id: str, rating: int,
                   now: datetime | None = None) -> datetime:
-    """Update the item's card after an answer; returns when it is next due."""
+    """Rate the item's card (1 Again, 2 Hard, 3 Good, 4 Easy); returns when it is next due."""
+    if isinstance(rating, bool) or int(rating) not in (1, 2, 3, 4):
+        raise TypeError(f"a review rating is 1, 2, 3 or 4 (Again, Hard, Good, Easy), not {rating!r}")
     now = now or datetime.now(timezone.utc)
     try:
         card = Card.from_dict(json.loads(store.db["review_cards"].get((question_id, item_id))["card"]))
     except NotFoundError:
         card = Card()
-    card, log = _SCHEDULER.review_card(card, Rating.Good if correct else Rating.Again, review_datetime=now)
-    with store.db.conn:
+    card, log = _SCHEDULER.review_card(card, Rating(int(rating)), review_datetime=now)
+    with store.db.atomic():
         store.db["review_cards"].upsert({"question_id": question_id, "item_id": item_id,
                                          "card": json.dumps(card.to_dict()), "due": card.due.isoformat()},
                                         pk=("question_id", "item_id"))
@@ -43,6 +48,20 @@ def due_items(store: Store, now: datetime | None = None) -> list[tuple[int, str]
     return [(q, i) for q, i in rows]
 
 
-def next_due(store: Store) -> str | None:
-    row = store.db.execute("select min(due) from review_cards").fetchone()
-    return row[0] if row else None
+@dataclass(frozen=True)
+class Schedule:
+    """How the review cards stand: how many are due now, how many exist, when the next one comes."""
+
+    due_now: int
+    cards: int
+    next_due: datetime | None  # the earliest card not yet due
+
+
+def schedule(store: Store, now: datetime | None = None, keys: set[tuple[int, str]] | None = None) -> Schedule:
+    """The schedule of all cards, or of those whose (question id, item id) is in ``keys``."""
+    now = now or datetime.now(timezone.utc)
+    rows = [(q, i, due) for q, i, due in store.db.execute("select question_id, item_id, due from review_cards")
+            if keys is None or (q, i) in keys]
+    later = sorted(due for _, _, due in rows if due > now.isoformat())
+    return Schedule(due_now=len(rows) - len(later), cards=len(rows),
+                    next_due=datetime.fromisoformat(later[0]) if later else None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +22,8 @@ from quizgen.paths import database_path
 from quizgen.store.migrations import migrations
 
 BUSY_TIMEOUT_MS = 30_000
+# Every table with a question_id column: one question's progress, as `quiz reset` clears it.
+QUESTION_TABLES = ("attempts", "concept_answers", "hints_used", "review_cards", "review_log", "solutions_shown")
 
 
 def now() -> str:
@@ -45,10 +48,22 @@ class Store:
         with self.db.conn:
             return self.db["attempts"].insert(row).last_pk
 
-    def record_concept_answer(self, question_id: int, item_id: str, kind: str, response: str, correct: bool) -> None:
+    def record_concept_answer(self, question_id: int, item_id: str, kind: str, response: str, correct: bool, *,
+                              shown_order: Sequence[int] = (), chosen: Sequence[str] = (),
+                              rating: int | None = None) -> None:
+        """One answer. ``shown_order``: the options' indices in the file, in the order they were shown;
+        ``chosen``: the texts picked (options, or the rubric points covered); ``rating``: 1-4 as FSRS."""
         with self.db.conn:
-            self.db["concept_answers"].insert({"question_id": question_id, "item_id": item_id, "kind": kind,
-                                               "response": response, "correct": correct, "created_at": now()})
+            self.db["concept_answers"].insert({
+                "question_id": question_id, "item_id": item_id, "kind": kind, "response": response,
+                "correct": correct, "created_at": now(), "shown_order": json.dumps(list(shown_order)) if shown_order else None,
+                "chosen": json.dumps(list(chosen)) if chosen else None, "rating": None if rating is None else int(rating),
+            })
+
+    def record_solution_shown(self, question_id: int, reason: str) -> None:
+        """``reason``: 'passed' or 'gave-up'."""
+        with self.db.conn:
+            self.db["solutions_shown"].insert({"question_id": question_id, "reason": reason, "created_at": now()})
 
     def record_hint(self, question_id: int, hint_index: int) -> None:
         with self.db.conn:
@@ -72,20 +87,28 @@ class Store:
         rows = list(self.db.execute("select max(hint_index) from hints_used where question_id = ?", [question_id]))
         return 0 if rows[0][0] is None else rows[0][0] + 1
 
-    def summary(self) -> list[dict]:
-        """Per question: attempts, best score, concept answers and how many were right."""
-        sql = """
-        with ids as (select question_id from attempts union select question_id from concept_answers),
-             a as (select question_id, count(*) n, max(score) best, max(all_passed) solved from attempts group by 1),
-             c as (select question_id, count(*) n, sum(correct) n_correct from concept_answers group by 1)
-        select ids.question_id, coalesce(a.n, 0) attempts, a.best best_score, coalesce(a.solved, 0) solved,
-               coalesce(c.n, 0) answers, coalesce(c.n_correct, 0) correct
-        from ids left join a using (question_id) left join c using (question_id)
-        order by 1
-        """
-        cursor = self.db.execute(sql)
-        cols = [d[0] for d in cursor.description]
-        return [dict(zip(cols, r)) for r in cursor.fetchall()]
+    def has_passed(self, question_id: int) -> bool:
+        """Whether some attempt at the question's coding task passed every test."""
+        return bool(self.db.execute("select max(all_passed) from attempts where question_id = ?",
+                                    [question_id]).fetchone()[0])
+
+    def gave_up(self, question_id: int) -> bool:
+        """Whether the user asked to see the question's reference solution without a pass."""
+        return self.db.execute("select count(*) from solutions_shown where question_id = ? and reason = 'gave-up'",
+                               [question_id]).fetchone()[0] > 0
+
+    def question_rows(self, question_id: int) -> dict[str, int]:
+        """How many rows each table holds for the question: what `quiz reset` would delete."""
+        return {table: self.db.execute(f"select count(*) from [{table}] where question_id = ?", [question_id]).fetchone()[0]
+                for table in QUESTION_TABLES}
+
+    def reset_question(self, question_id: int) -> dict[str, int]:
+        """Delete everything recorded for the question (in one transaction); returns what was deleted."""
+        with self.db.atomic():
+            counts = self.question_rows(question_id)
+            for table in QUESTION_TABLES:
+                self.db[table].delete_where("question_id = ?", [question_id])
+        return counts
 
 
 @contextlib.contextmanager

@@ -28,3 +28,16 @@ def m002_review(db: Database) -> None:
                               pk=("question_id", "item_id"))
     db["review_log"].create({"id": int, "question_id": int, "item_id": str, "rating": int, "review": str,
                              "reviewed_at": str}, pk="id")
+
+
+@migrations()
+def m003_presentation_and_solutions(db: Database) -> None:
+    # What was shown and chosen, beside each answer: the options' order (their indices in the question
+    # file, as JSON), the texts picked (options, or the rubric points covered), the review rating given.
+    db["concept_answers"].add_column("shown_order", str)
+    db["concept_answers"].add_column("chosen", str)
+    db["concept_answers"].add_column("rating", int)
+    # Each time a reference solution was shown: after a pass, or on giving up (`quiz solution N --give-up`).
+    db["solutions_shown"].create({"id": int, "question_id": int, "reason": str, "created_at": str}, pk="id")
+    db["solutions_shown"].create_index(["question_id"])
+    db["review_cards"].create_index(["due"])

@@ -5,7 +5,9 @@ counts (sum_i min(i + 1, window) for the sliding window; min(i + 1, stride) and 
 for the strided pair), which need no reference at all. local_attention is compared with the reference,
 with F.scaled_dot_product_attention under a boolean mask built here from the definition, with plain causal
 SDPA when the window covers the sequence, with a per-query loop, and with the exact invariant window = 1 ->
-out == v. The memory rule runs at T = 2048, window = 32 (B = H = 1, D = 16).
+out == v. The memory rule is checked twice, at sizes drawn fresh each run: by the trace at T = 2048-2600
+(no op output of T*T/2 elements or more), and by an OS memory limit at T = 6000-8000, where a [T, T] tensor
+cannot fit in the worker's memory whatever the trace says.
 """
 
 import math
@@ -15,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from quizgen.grading.suite import (FLOAT_DTYPES, assert_close, assert_equal, assert_no_square_intermediate,
-                                   expect_value_error, points, randn)
+                                   call_within_memory, expect_value_error, points, randn, rule)
 
 LOOSE = 4.0  # local attention may sum its window in another order than the reference
 
@@ -185,11 +187,28 @@ def test_local_attention_matches_a_per_query_loop(submission, rng):
                          "weighted sum of those v_j)")
 
 
-@points(12)
+@points(4)
+@rule("never build a [T, T] tensor")
 def test_local_attention_long_sequence_never_builds_T_by_T(submission, reference, rng):
-    T, D, window = 2048, 16, 32
+    T, D = int(torch.randint(2048, 2600, (1,), generator=rng)), 16
+    window = int(torch.randint(16, 48, (1,), generator=rng))
     q, k, v = _qkv(rng, 1, 1, T, D, torch.float32)
     out = submission.local_attention(q, k, v, window)
+    assert_no_square_intermediate(submission.last.trace, "local_attention", T)
+    assert_close(out, reference.local_attention(q, k, v, window), name="local_attention output", loose=LOOSE,
+                 context=f"(T={T}, window={window})")
+
+
+@points(8)
+@rule("never build a [T, T] tensor")
+def test_local_attention_memory_grows_with_T_not_T_squared(submission, reference, rng):
+    # Sizes drawn fresh each run, and an OS limit on the worker's memory: a [T, T] tensor cannot fit,
+    # whatever the trace says.
+    T, D = int(torch.randint(6000, 8000, (1,), generator=rng)), 8
+    window = int(torch.randint(16, 48, (1,), generator=rng))
+    q, k, v = _qkv(rng, 1, 1, T, D, torch.float32)
+    out = call_within_memory(submission, "local_attention", q, k, v, window, square_bytes=T * T * 4,
+                             what=f"T={T}, window={window}, float32")
     assert_no_square_intermediate(submission.last.trace, "local_attention", T)
     assert_close(out, reference.local_attention(q, k, v, window), name="local_attention output", loose=LOOSE,
                  context=f"(T={T}, window={window})")

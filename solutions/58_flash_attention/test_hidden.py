@@ -7,8 +7,10 @@ the next, which exposes a missing rescale of the accumulator or of the running s
 1 to larger than T (results must not depend on them), T is rarely a multiple of the block, Tq != Tk in
 both directions, and causal tiles that are wholly masked must not produce NaN. A hand-built case with
 q = 0 and v = I reads off exactly which keys each query sees (bottom-right alignment). Every call is
-checked for fused attention ops (a kernel may not fall back to SDPA even for one small tile); the memory
-rule runs at T = 2048 with the default blocks (B = H = 1, D = 16).
+checked for fused attention ops (a kernel may not fall back to SDPA even for one small tile; the worker's
+fused kernels also raise, so no trick reaches them). The memory rule is checked at sizes drawn fresh each
+run: by the trace at T = 2048-2600 with the default blocks, and by an OS memory limit at T = 6000-8000, where
+a [T, T] tensor cannot fit in the worker whatever the trace says.
 """
 
 import math
@@ -18,7 +20,8 @@ import torch
 import torch.nn.functional as F
 
 from quizgen.grading.suite import (FLOAT_DTYPES, assert_close, assert_no_fused_attention,
-                                   assert_no_square_intermediate, expect_value_error, points, randn)
+                                   assert_no_square_intermediate, call_within_memory, expect_tuple,
+                                   expect_value_error, points, randn, rule)
 
 LOOSE = 8.0  # a tiled kernel sums and rescales in another order than the reference and the peer
 
@@ -155,16 +158,36 @@ def test_flash_attention_running_max_changes_between_blocks(submission, rng, gro
            f"{'rises at every block' if growing else 'is set by the first block'})")
 
 
-@points(14)
+@points(6)
+@rule("never build a [Tq, Tk] tensor")
 @pytest.mark.parametrize("causal", [False, True])
-def test_flash_attention_long_sequence_no_T_by_T_and_no_fused_op(submission, rng, causal):
-    T, D = 2048, 16
+def test_flash_attention_long_sequence_no_T_by_T(submission, rng, causal):
+    T, D = int(torch.randint(2048, 2600, (1,), generator=rng)), 16
     q, k, v = _qkv(rng, 1, 1, T, T, D, torch.float32, q_scale=1.0)
     out, lse = _run(submission, q, k, v, causal=causal)
     assert_no_square_intermediate(submission.last.trace, "flash_attention_forward", T)
     # Expected values in float64 on the trusted side (one dense pass is fast here), rounded to float32.
     want_out, want_lse = (t.to(torch.float32) for t in _peer(q.double(), k.double(), v.double(), causal))
     _check(out, lse, want_out, want_lse, f"(T={T}, default blocks 64 x 64, causal={causal})")
+
+
+@points(8)
+@rule("never build a [Tq, Tk] tensor")
+@pytest.mark.parametrize("causal", [False, True])
+def test_flash_attention_memory_grows_with_T_not_T_squared(submission, reference, rng, causal):
+    # Sizes drawn fresh each run, and an OS limit on the worker's memory: a [T, T] tensor cannot fit,
+    # whatever the trace says. Large blocks keep a Python loop over tiles quick.
+    T, D = int(torch.randint(6000, 8000, (1,), generator=rng)), 8
+    block_q, block_k = (int(b) for b in torch.randint(160, 257, (2,), generator=rng))
+    q, k, v = _qkv(rng, 1, 1, T, T, D, torch.float32, q_scale=1.0)
+    value = call_within_memory(submission, "flash_attention_forward", q, k, v, block_q, block_k, causal,
+                               square_bytes=T * T * 4, what=f"T={T}, blocks {block_q} x {block_k}, float32")
+    out, lse = expect_tuple(value, 2, "flash_attention_forward", "(out, lse)")
+    assert_no_fused_attention(submission.last.trace, "flash_attention_forward")
+    assert_no_square_intermediate(submission.last.trace, "flash_attention_forward", T)
+    want_out, want_lse = (t.to(torch.float32) for t in
+                          reference.flash_attention_forward(q.double(), k.double(), v.double(), 1024, 1024, causal))
+    _check(out, lse, want_out, want_lse, f"(T={T}, blocks {block_q} x {block_k}, causal={causal})")
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ _ALLOWED = {"grad", "checkpoint"}
 def run(name: str, fn, args, kwargs, params: dict, tracer):
     if name not in _ALLOWED:
         raise ValueError(f"unknown harness {name!r}")
-    module = importlib.import_module(f"quizgen.grading.harnesses.{name}")
+    module = importlib.import_module(f"quizgen.sandbox.harnesses.{name}")
     return module.run(fn, args, kwargs, params, tracer)
 
 
@@ -23,6 +23,6 @@ def preload() -> None:
     """Import every harness before the sandbox closes the import path."""
     for name in _ALLOWED:
         try:
-            importlib.import_module(f"quizgen.grading.harnesses.{name}")
+            importlib.import_module(f"quizgen.sandbox.harnesses.{name}")
         except ModuleNotFoundError:
             pass

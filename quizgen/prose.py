@@ -1,0 +1,92 @@
+"""The bank's Markdown in the terminal, formulas included: a rich renderable in which every ``$...$``
+and ``$$...$$`` is shown as Unicode text (``quizgen.maths``).
+
+The Markdown is parsed once, with the same dollar-math syntax as the study sheet, so a formula is a
+token of its own before rich sees anything: the Markdown step cannot read the underscores of
+``\\mathcal{L}_{aux}`` as emphasis or eat the backslash of ``\\{``. The formula's Unicode text then
+takes the token's place as plain text (inline) or as an indented block of its own (display).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from markdown_it.token import Token
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.markdown import Markdown, MarkdownContext, TextElement
+from rich.padding import Padding
+from rich.style import Style
+
+from quizgen.maths import DOLLARMATH_OPTIONS, MATH_BLOCK_TOKENS, MATH_TOKENS, latex_to_unicode
+
+
+@cache
+def _parser():
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+    md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    return md.use(dollarmath_plugin, **DOLLARMATH_OPTIONS)
+
+
+def _with_unicode_maths(tokens: list[Token]) -> list[Token]:
+    out = []
+    for token in tokens:
+        if token.type in MATH_TOKENS:
+            token = Token("text", "", 0, content=latex_to_unicode(token.content))
+        elif token.type in MATH_BLOCK_TOKENS:
+            token = Token("math_block", "math", 0, content=latex_to_unicode(token.content), block=True)
+        elif token.children:
+            token.children = _with_unicode_maths(token.children)
+        out.append(token)
+    return out
+
+
+class MathBlock(TextElement):
+    """A display formula: its own lines, indented."""
+
+    style_name = "markdown.paragraph"
+    new_line = True
+
+    @classmethod
+    def create(cls, markdown: Markdown, token: Token) -> MathBlock:
+        return cls()
+
+    def on_enter(self, context: MarkdownContext) -> None:
+        super().on_enter(context)
+        self.text.no_wrap = False
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield Padding(self.text, (0, 0, 0, 4))
+
+
+class MathMarkdown(Markdown):
+    """rich's Markdown, parsed with dollar maths and showing each formula as Unicode."""
+
+    elements = {**Markdown.elements, "math_block": MathBlock}
+
+    def __init__(self, markup: str, **options) -> None:
+        super().__init__("", **options)
+        self.markup = markup
+        self.parsed = _with_unicode_maths(_parser().parse(markup or ""))
+
+
+def markdown(text: str, style: str | Style = "none") -> MathMarkdown:
+    """``text`` (the bank's Markdown) as a renderable for ``Console.print``."""
+    return MathMarkdown(text or "", style=style, code_theme="ansi_dark", hyperlinks=False)
+
+
+def plain(text: str, width: int = 100) -> str:
+    """``text`` rendered as it would be in a terminal ``width`` columns wide, without colours."""
+    console = Console(width=width, no_color=True, highlight=False, file=_Discard(), force_terminal=False)
+    with console.capture() as captured:
+        console.print(markdown(text))
+    return captured.get().rstrip()
+
+
+class _Discard:
+    def write(self, _: str) -> int:
+        return 0
+
+    def flush(self) -> None:
+        pass
