@@ -93,44 +93,42 @@ def _require_cuda() -> None:
 @click.argument("question_ids", type=int, nargs=-1)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--seed", type=int, help="Fix the random cases (default: fresh seeds, printed).")
+@click.option("--seeds", "seed_count", type=click.IntRange(1, 1000), default=1, show_default=True,
+              help="Run every file on this many fresh seeds; any verdict that flips is a problem.")
 @click.option("-v", "--verbose", is_flag=True, help="List every known-wrong implementation and the test that caught it.")
-def validate(question_ids: tuple[int, ...], device: str, seed: int | None, verbose: bool) -> None:
-    """Check the grading itself: reference 100, stub 0, every known-wrong file rejected.
+def validate(question_ids: tuple[int, ...], device: str, seed: int | None, seed_count: int, verbose: bool) -> None:
+    """Check the grading itself: reference 100, stub 0, every known-wrong file rejected, on every seed.
 
-    Example: quiz validate 52   (no number: the whole bank). Exits 1 if any check fails.
+    Example: quiz validate 52 --seeds 5   (no number: the whole bank). Exits 1 if any check fails.
     """
+    import secrets
+
     from rich.markup import escape
-    from rich.table import Table
 
     from quizgen.grading.runner import grading_launcher
+    from quizgen.grading.terminal import validation_table
     from quizgen.grading.validate import validate_tasks
 
     bank = load_bank_or_fail()
     questions = [question_or_fail(bank, i) for i in question_ids] if question_ids else [q for q in bank.questions if q.coding]
     if device == "cuda":
         _require_cuda()
+    seeds = [seed] if seed is not None else [secrets.randbits(31) for _ in range(seed_count)]
     out = console_out()
-    table = Table(title=f"quiz validate ({device})", title_justify="left")
-    for col in ("task", "reference", "stub", "wrong rejected", "time", "problems"):
-        table.add_column(col, overflow="fold")
     results = []
     with grading_launcher() as launcher:
-        for result in validate_tasks(questions, launcher, device=device, seed=seed):
-            question = result.question
+        for result in validate_tasks(questions, launcher, device=device, seeds=seeds):
             results.append(result)
-            ref = f"{result.reference.score:g}" if result.reference else "-"
-            stub_score = f"{result.stub.score:g}" if result.stub else "-"
-            rejected = f"{sum(m.rejected for m in result.mutants)}/{len(result.mutants)}"
             verdict = "[green]ok[/green]" if result.ok else "[red]" + escape("; ".join(result.problems)) + "[/red]"
-            table.add_row(f"{question.id} {question.slug}", ref, stub_score, rejected, f"{result.seconds:.1f} s", verdict)
-            out.print(f"{question.id} {question.slug}: reference {ref}, stub {stub_score}, wrong rejected {rejected}, "
-                      f"{result.seconds:.1f} s: {verdict}")
+            out.print(f"{result.question.id} {result.question.slug}: wrong rejected {result.rejected}, rewrites "
+                      f"diagnosed {result.rewrites_diagnosed}, {result.seconds:.1f} s: {verdict}")
             if verbose:
-                for m in result.mutants:
-                    out.print(escape(f"  {question.id} {m.file}: {'rejected' if m.rejected else 'PASSED'} "
-                                     f"(score {m.score:g}; first failing: {m.detail})"))
-        out.print(table)
-        out.print(f"isolation: {launcher.isolation.mode}; seed: {seed if seed is not None else 'fresh per task'}")
+                for w in result.wrong + result.rewrites:
+                    what = f"rewrite of {w.rewrite_of}" if w.rewrite_of else "known-wrong"
+                    out.print(escape(f"  {w.file} ({what}): rejected on {w.rejected}/{w.seeds} seeds, named on "
+                                     f"{w.diagnosed}; first failing: {w.detail}"))
+        out.print(validation_table(results, device))
+        out.print(f"isolation: {launcher.isolation.mode}; seeds: {', '.join(map(str, seeds))}")
     sys.exit(0 if all(r.ok for r in results) else 1)
 
 

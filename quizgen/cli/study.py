@@ -127,9 +127,9 @@ def start(topic: str, no_stub: bool) -> None:
     questions = _matching_or_fail(topic, load_bank_or_fail().questions)
     store = open_store_or_fail()
     out = console_out()
-    ids = ", ".join(str(q.id) for q in questions)
-    out.print(f"{sum(len(q.concepts) for q in questions)} items on '{topic}' (question{'s' if len(questions) > 1 else ''} "
-              f"{ids}). Type q to stop; answers are saved as you go.")
+    which = f"question{'s' if len(questions) > 1 else ''} {', '.join(str(q.id) for q in questions)}"
+    out.print(f"{sum(len(q.concepts) for q in questions)} items on '{topic}' ({which}). "
+              "Type q to stop; answers are saved as you go.")
     try:
         result = run_session(questions, _ask, out.print, _recorder(store))
     except EndOfInput:
@@ -204,7 +204,8 @@ def solution(question_id: int, give_up: bool) -> None:
     try:
         source = path.read_text(encoding="utf-8")
     except OSError:
-        raise click.ClickException(f"question {question_id} has no reference solution yet ({path} is missing)") from None
+        raise click.ClickException(f"question {question_id} has no reference solution yet ({path} is missing)") \
+            from None
     store.record_solution_shown(question_id, "passed" if passed else "gave-up")
     relative = f"solutions/{question.folder_name}/{path.name}"
     console_out().print(solution_view(f"Reference solution for question {question_id} ({relative})", source))

@@ -22,8 +22,13 @@ from markupsafe import Markup
 from quizgen.bank.models import Bank, Question
 from quizgen.errors import QuizgenError
 from quizgen.export import markup
-from quizgen.export.cache import (FRAGMENTS_FILE, TEMPLATES_FOLDER, FragmentCache, default_cache_dir,
-                                  template_bytecode_cache)
+from quizgen.export.cache import (
+    FRAGMENTS_FILE,
+    TEMPLATES_FOLDER,
+    FragmentCache,
+    default_cache_dir,
+    template_bytecode_cache,
+)
 from quizgen.export.progress import QuestionProgress
 from quizgen.paths import solutions_dir, templates_dir
 from quizgen.quiz.scoring import bug_lines, format_number

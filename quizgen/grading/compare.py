@@ -1,6 +1,7 @@
 """Comparisons that teach: what differs, by how much, where, and a few values side by side.
 
-Built on the idea of ``torch.testing.assert_close`` (tolerances chosen by dtype) but with messages
+Built on the idea of ``torch.testing.assert_close`` (tolerances chosen by dtype, here also by the
+result's scale) but with messages
 written for someone debugging a kernel: shape or dtype first, then NaN/inf counts, then the largest
 absolute and relative errors with their index, the number of mismatches, and a short excerpt.
 """
@@ -11,20 +12,27 @@ import math
 
 import torch
 
-# (rtol, atol) by dtype, as torch.testing.assert_close, a little wider where a correct kernel may
-# sum in another order than the reference.
+# (rtol, atol) by dtype. atol is relative to the result's scale (its largest finite magnitude, at
+# least 1), so that near-zero entries of a large result do not fail on rounding. float64 is tight
+# enough that computing in float32 (or through an op that works in float32 inside) and casting back
+# fails, with room to spare for a correct kernel that sums in another order (about 1e-14).
 DEFAULT_TOLERANCES = {
     torch.float16: (1e-3, 1e-5),
     torch.bfloat16: (1.6e-2, 1e-5),
     torch.float32: (1.3e-6, 1e-5),
-    torch.float64: (1e-7, 1e-7),
+    torch.float64: (1e-9, 1e-10),
 }
 
 
 def tolerances(dtype: torch.dtype, loose: float = 1.0) -> tuple[float, float]:
-    """(rtol, atol) for ``dtype``, scaled by ``loose`` for kernels that reorder long sums."""
+    """(rtol, atol at scale 1) for ``dtype``, scaled by ``loose`` for kernels that reorder long sums."""
     rtol, atol = DEFAULT_TOLERANCES.get(dtype, (0.0, 0.0))
     return rtol * loose, atol * loose
+
+
+def _scale(e: torch.Tensor) -> float:
+    finite = e[torch.isfinite(e)]
+    return max(1.0, float(finite.abs().max())) if finite.numel() else 1.0
 
 
 def _index(flat_index: int, shape: torch.Size) -> tuple[int, ...]:
@@ -35,8 +43,10 @@ def _index(flat_index: int, shape: torch.Size) -> tuple[int, ...]:
     return tuple(reversed(out))
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.6g}"
+def _fmt(x: float, dtype: torch.dtype = torch.float64) -> str:
+    """Enough digits to tell two values of ``dtype`` apart: 17 for float64, 9 for float32."""
+    digits = {torch.float64: 17, torch.float32: 9, torch.float16: 5, torch.bfloat16: 4}.get(dtype, 9)
+    return f"{x:.{digits}g}"
 
 
 def _check_kind(actual, expected: torch.Tensor, name: str) -> torch.Tensor:
@@ -58,9 +68,9 @@ def assert_close(actual, expected: torch.Tensor, *, name: str = "output", rtol: 
         assert_equal(actual, expected, name=name, context=context)
         return
     d_rtol, d_atol = tolerances(expected.dtype, loose)
-    rtol = d_rtol if rtol is None else rtol
-    atol = d_atol if atol is None else atol
     a, e = actual.detach().to("cpu", torch.float64), expected.detach().to("cpu", torch.float64)
+    rtol = d_rtol if rtol is None else rtol
+    atol = d_atol * _scale(e) if atol is None else atol
     problems = []
     a_nan, e_nan = torch.isnan(a), torch.isnan(e)
     a_inf, e_inf = torch.isinf(a), torch.isinf(e)
@@ -86,18 +96,22 @@ def assert_close(actual, expected: torch.Tensor, *, name: str = "output", rtol: 
         worst_rel = int(torch.argmax(rel))
         lines.append(f"  mismatched elements: {int(bad.sum())} / {bad.numel()} "
                      f"({100.0 * float(bad.sum()) / bad.numel():.1f}%)")
-        lines.append(f"  greatest absolute difference: {_fmt(float(flat_diff[worst]))} at index "
-                     f"{_index(worst, a.shape)} (got {_fmt(float(a.flatten()[worst]))}, "
-                     f"expected {_fmt(float(e.flatten()[worst]))}; allowed {_fmt(float(allowed.flatten()[worst]))})")
-        lines.append(f"  greatest relative difference: {_fmt(float(rel[worst_rel]))} at index {_index(worst_rel, a.shape)}")
-        lines.append(f"  tolerance: rtol={rtol:g}, atol={atol:g} ({expected.dtype})")
-        lines.append(_excerpt(a, e, bad))
+        dtype = expected.dtype
+        lines.append(f"  greatest absolute difference: {float(flat_diff[worst]):.3g} at index "
+                     f"{_index(worst, a.shape)} (got {_fmt(float(a.flatten()[worst]), dtype)}, "
+                     f"expected {_fmt(float(e.flatten()[worst]), dtype)}; allowed {float(allowed.flatten()[worst]):.3g})")
+        lines.append(f"  greatest relative difference: {float(rel[worst_rel]):.3g} at index {_index(worst_rel, a.shape)}")
+        lines.append(f"  tolerance: rtol={rtol:g}, atol={atol:g} ({str(dtype).removeprefix('torch.')})")
+        if dtype == torch.float64 and float(rel[worst_rel]) > 1e-9 and float(rel[worst_rel]) < 1e-5:
+            lines.append("  (an error of this size in float64 usually means the work was done in float32)")
+        lines.append(_excerpt(a, e, bad, dtype))
     raise AssertionError("\n".join(lines))
 
 
-def _excerpt(a: torch.Tensor, e: torch.Tensor, bad: torch.Tensor, count: int = 4) -> str:
+def _excerpt(a: torch.Tensor, e: torch.Tensor, bad: torch.Tensor, dtype: torch.dtype, count: int = 4) -> str:
     idx = bad.flatten().nonzero().flatten()[:count].tolist()
-    pairs = ", ".join(f"{_index(i, a.shape)}: {_fmt(float(a.flatten()[i]))} vs {_fmt(float(e.flatten()[i]))}" for i in idx)
+    pairs = ", ".join(f"{_index(i, a.shape)}: {_fmt(float(a.flatten()[i]), dtype)} vs "
+                      f"{_fmt(float(e.flatten()[i]), dtype)}" for i in idx)
     return f"  first mismatches (got vs expected): {pairs}"
 
 

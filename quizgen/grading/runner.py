@@ -272,14 +272,17 @@ def grade_checked(checked: CheckedSource, launcher: Launcher, *, device: str = "
 
 
 def grade_many(jobs: list[CheckedSource], launcher: Launcher, *, parallel: int = 2,
-               stop_at_first_failure: list[bool] | None = None, **options) -> Iterator[Report]:
-    """Grade ``jobs`` with up to ``parallel`` running at once; reports come back in the order given."""
+               stop_at_first_failure: list[bool] | None = None, seeds: list[int | None] | None = None,
+               **options) -> Iterator[Report]:
+    """Grade ``jobs`` with up to ``parallel`` running at once; reports come back in the order given.
+    ``seeds`` and ``stop_at_first_failure``, if given, hold one value per job."""
     pending: list[PendingGrade] = []
-    queue = list(zip(jobs, stop_at_first_failure or [False] * len(jobs)))
+    queue = list(zip(jobs, stop_at_first_failure or [False] * len(jobs), seeds or [options.pop("seed", None)] * len(jobs)))
+    options.pop("seed", None)
     while queue or pending:
         while queue and len(pending) < parallel:
-            checked, stop = queue.pop(0)
-            pending.append(start_grading(checked, launcher, stop_at_first_failure=stop, **options))
+            checked, stop, seed = queue.pop(0)
+            pending.append(start_grading(checked, launcher, stop_at_first_failure=stop, seed=seed, **options))
         wait_for(pending, until_first=True)
         yield pending.pop(0).report()
 

@@ -6,6 +6,8 @@ A task is a question's coding part plus its folder ``solutions/NN_slug/``:
     test_hidden.py    the hidden suite (pytest, trusted side only)
     wrong/*.py        known-wrong implementations: each a complete submission whose module
                       docstring's first line says what is wrong ("Known-wrong: ...")
+    wrong/rewrites/   the same mistakes written differently, ``<known-wrong stem>__<n>.py``: the
+                      report must still name the mistake (``quiz validate`` counts how often it does)
 
 The stub is the question's own ``coding.stub``. Nothing else in quizgen builds these paths.
 """
@@ -27,6 +29,7 @@ from quizgen.paths import solutions_dir
 REFERENCE_FILE = "reference.py"
 SUITE_FILE = "test_hidden.py"
 WRONG_FOLDER = "wrong"
+REWRITES_FOLDER = "rewrites"
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,18 @@ class Task:
         folder = self.folder / WRONG_FOLDER
         files = sorted(folder.glob("*.py")) if folder.is_dir() else []
         return tuple(KnownWrong(p, _mistake(p)) for p in files)
+
+    @cached_property
+    def rewrites(self) -> tuple[tuple[KnownWrong, Path], ...]:
+        """(the known-wrong file it rewrites, the rewrite's path) for each file in wrong/rewrites/."""
+        folder = self.folder / WRONG_FOLDER / REWRITES_FOLDER
+        by_stem = {w.path.stem: w for w in self.known_wrong}
+        found = []
+        for path in sorted(folder.glob("*.py")) if folder.is_dir() else []:
+            original = by_stem.get(path.stem.split("__")[0])
+            if original is not None:
+                found.append((original, path))
+        return tuple(found)
 
     def load_reference(self) -> ModuleType:
         """The reference kernels as a module (trusted side only)."""

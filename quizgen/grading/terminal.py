@@ -102,3 +102,16 @@ def batch_table(rows: list[dict], title: str) -> Table:
         table.add_row(escape(row["file"]), score, f"{row['passed']}/{row['tests']}", f"{row['seconds']:.1f} s",
                       escape(row["first_problem"]))
     return table
+
+
+def validation_table(results: list, device: str) -> Table:
+    """One row per task of ``quiz validate`` (results from ``quizgen.grading.validate``)."""
+    table = Table(title=f"quiz validate ({device})", title_justify="left")
+    for col in ("task", "reference", "stub", "wrong rejected", "rewrites named", "time", "problems"):
+        table.add_column(col, overflow="fold")
+    for r in results:
+        scores = lambda values: "/".join(f"{v:g}" for v in sorted(set(values))) or "-"  # noqa: E731
+        verdict = "[green]ok[/green]" if r.ok else "[red]" + escape("; ".join(r.problems)) + "[/red]"
+        table.add_row(f"{r.question.id} {r.question.slug}", scores(r.reference_scores), scores(r.stub_scores),
+                      r.rejected, r.rewrites_diagnosed, f"{r.seconds:.1f} s", verdict)
+    return table

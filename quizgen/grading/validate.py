@@ -1,36 +1,54 @@
-"""`quiz validate`: prove each task's grading trustworthy. The reference scores 100, the stub 0, and
-every known-wrong implementation under tests/mutants/ fails at least one test."""
+"""`quiz validate`: prove each task's grading trustworthy, on as many fresh seeds as asked.
+
+On every seed the reference scores 100, the stub 0, and every known-wrong implementation fails at
+least one test; a verdict that flips between seeds is a problem. Rewrites of known-wrong files
+(``wrong/rewrites/``) must fail too, and the report should name their mistake: how often it does
+is counted, per task.
+"""
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from quizgen.bank.models import Question
 from quizgen.errors import UnusableSubmission
 from quizgen.grading.report import Report
 from quizgen.grading.runner import grade_many
-from quizgen.grading.task import Task
 from quizgen.grading.static import CheckedSource, check_source
+from quizgen.grading.task import Task
 
+MIN_KNOWN_WRONG = 5
 
 
 @dataclass
-class MutantOutcome:
+class WrongOutcome:
+    """One known-wrong file (or a rewrite of one) over all seeds."""
+
     file: str
-    rejected: bool
-    score: float
-    detail: str
+    mistake: str
+    rewrite_of: str = ""
+    rejected: int = 0  # on how many seeds
+    seeds: int = 0
+    diagnosed: int = 0  # seeds on which the report named the expected mistake
+    best_score: float = 0.0
+    detail: str = ""
+
+    @property
+    def always_rejected(self) -> bool:
+        return self.rejected == self.seeds
 
 
 @dataclass
 class TaskValidation:
     question: Question
-    reference: Report | None = None
-    stub: Report | None = None
-    mutants: list[MutantOutcome] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)
+    reference_scores: list[float] = field(default_factory=list)
+    stub_scores: list[float] = field(default_factory=list)
+    wrong: list[WrongOutcome] = field(default_factory=list)
+    rewrites: list[WrongOutcome] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -38,9 +56,14 @@ class TaskValidation:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def rejected(self) -> str:
+        return f"{sum(w.always_rejected for w in self.wrong)}/{len(self.wrong)}"
 
-def mutant_files(question: Question) -> list[Path]:
-    return [w.path for w in Task.of(question).known_wrong]
+    @property
+    def rewrites_diagnosed(self) -> str:
+        seeds = max(len(self.seeds), 1)
+        return f"{sum(r.diagnosed for r in self.rewrites)}/{len(self.rewrites) * seeds}" if self.rewrites else "-"
 
 
 class _OneQuestion:
@@ -53,74 +76,90 @@ class _OneQuestion:
         return self.questions[0]
 
 
-def _jobs(question: Question, result: TaskValidation) -> list[tuple[str, CheckedSource]]:
-    """(role, checked source) for the reference, the stub and every known-wrong file."""
-    bank = _OneQuestion(question)
-    try:
-        task = Task.of(question)
-        task.suite_path  # noqa: B018 - raises when the suite is missing
-    except UnusableSubmission as exc:
-        result.problems.append(str(exc))
-        return []
-    sources = [("reference", task.reference_path.name, task.reference_path.read_text(encoding="utf-8")),
-               ("stub", question.coding.stub_file, question.coding.stub)]
-    sources += [("mutant", p.name, p.read_text(encoding="utf-8")) for p in mutant_files(question)]
+def _sources(task: Task, result: TaskValidation) -> list[tuple[str, object, CheckedSource]]:
+    """(role, outcome to update or None, checked source) for every file of the task."""
+    bank = _OneQuestion(task.question)
+    files = [("reference", None, task.reference_path.name, task.reference_path.read_text(encoding="utf-8")),
+             ("stub", None, task.stub_file, task.stub)]
+    for wrong in task.known_wrong:
+        outcome = WrongOutcome(wrong.name, wrong.mistake)
+        result.wrong.append(outcome)
+        files.append(("wrong", outcome, wrong.name, wrong.source()))
+    for original, path in task.rewrites:
+        outcome = WrongOutcome(path.name, original.mistake, rewrite_of=original.name)
+        result.rewrites.append(outcome)
+        files.append(("rewrite", outcome, path.name, path.read_text(encoding="utf-8")))
     jobs = []
-    for role, name, source in sources:
+    for role, outcome, name, source in files:
         try:
-            jobs.append((role, check_source(source, name, bank, question.id)))
+            jobs.append((role, outcome, check_source(source, name, bank, task.question.id)))
         except UnusableSubmission as exc:
             result.problems.append(f"{role} {name} is not gradable: {exc}")
     return jobs
 
 
-def _judge(result: TaskValidation, role: str, report: Report) -> None:
+def _judge(result: TaskValidation, role: str, outcome: WrongOutcome | None, report: Report, seed: int) -> None:
     if role == "reference":
-        result.reference = report
+        result.reference_scores.append(report.score)
         if not report.all_passed:
-            failing = ", ".join(t.name for t in report.failing[:3]) or report.message
-            result.problems.append(f"reference scores {report.score:g}/{report.max_score:g} ({failing})")
+            failing = ", ".join(t.title for t in report.failing[:3]) or report.message
+            result.problems.append(f"reference scores {report.score:g}/{report.max_score:g} on seed {seed} ({failing})")
         if abs(report.max_score - 100) > 1e-6:
             result.problems.append(f"the suite's points add up to {report.max_score:g}, not 100")
+        if any(t.diagnosis for t in report.tests):
+            result.problems.append(f"the reference was diagnosed with a mistake on seed {seed}")
     elif role == "stub":
-        result.stub = report
+        result.stub_scores.append(report.score)
         if not report.gradable or report.score != 0:
-            result.problems.append(f"the stub scores {report.score:g} (must be 0)"
+            result.problems.append(f"the stub scores {report.score:g} on seed {seed} (must be 0)"
                                    + (f": {report.message}" if report.message else ""))
     else:
+        outcome.seeds += 1
         rejected = report.gradable and not report.all_passed
-        detail = report.failing[0].name if report.failing else report.message
-        result.mutants.append(MutantOutcome(report.file, rejected, report.score, detail))
+        outcome.rejected += rejected
+        outcome.best_score = max(outcome.best_score, report.score)
+        outcome.detail = report.failing[0].title if report.failing else report.message
+        if any(outcome.mistake in t.diagnosis for t in report.failing):
+            outcome.diagnosed += 1
         if not rejected:
-            result.problems.append(f"mutant {report.file} passes every test")
+            result.problems.append(f"{'rewrite' if role == 'rewrite' else 'known-wrong'} {outcome.file} passes every "
+                                   f"test on seed {seed}")
 
 
-def validate_tasks(questions: list[Question], launcher, *, device: str = "cpu", seed: int | None = None,
+def validate_tasks(questions: list[Question], launcher, *, device: str = "cpu", seeds: list[int] | None = None,
                    parallel: int = 2) -> Iterator[TaskValidation]:
-    """Validate each task, grading up to ``parallel`` files at once; yields each task when it is done."""
-    results = [TaskValidation(q) for q in questions]
-    plan = [(result, role, checked) for result in results for role, checked in _jobs(result.question, result)]
+    """Validate each task on every seed (fresh ones by default), grading up to ``parallel`` files at
+    once; yields each task when all its gradings are done."""
+    seeds = seeds or [secrets.randbits(31)]
+    results = [TaskValidation(q, seeds=list(seeds)) for q in questions]
+    plan = []
+    for result in results:
+        try:
+            task = Task.of(result.question)
+            task.suite_path  # noqa: B018 - raises when the suite is missing
+        except UnusableSubmission as exc:
+            result.problems.append(str(exc))
+            continue
+        jobs = _sources(task, result)
+        plan += [(result, role, outcome, checked, seed) for seed in seeds for role, outcome, checked in jobs]
     remaining = {id(r): sum(1 for p in plan if p[0] is r) for r in results}
     launcher.isolation  # noqa: B018 - wait for the launcher, so its start is not charged to the first task
     # A known-wrong file only has to fail once: its suite stops at the first failure.
-    reports = grade_many([checked for _, _, checked in plan], launcher, parallel=parallel, device=device, seed=seed,
-                         stop_at_first_failure=[role == "mutant" for _, role, _ in plan])
+    reports = grade_many([p[3] for p in plan], launcher, parallel=parallel, device=device,
+                         seeds=[p[4] for p in plan], stop_at_first_failure=[p[1] in ("wrong", "rewrite") for p in plan])
     last = time.monotonic()
     done = 0
-    for (result, role, _), report in zip(plan, reports):
-        _judge(result, role, report)
+    for (result, role, outcome, _, seed), report in zip(plan, reports):
+        _judge(result, role, outcome, report, seed)
         remaining[id(result)] -= 1
         while done < len(results) and remaining[id(results[done])] == 0:
             finished = results[done]
-            if len(finished.mutants) < 5:
-                finished.problems.append(f"only {len(finished.mutants)} known-wrong implementations (at least 5 wanted)")
+            if len(finished.wrong) < MIN_KNOWN_WRONG:
+                finished.problems.append(f"only {len(finished.wrong)} known-wrong implementations "
+                                         f"(at least {MIN_KNOWN_WRONG} wanted)")
             now = time.monotonic()
             finished.seconds, last = now - last, now
             done += 1
             yield finished
     for finished in results[done:]:  # tasks with nothing gradable
         yield finished
-
-
-def validate_task(question: Question, launcher, *, device: str = "cpu", seed: int | None = None) -> TaskValidation:
-    return next(validate_tasks([question], launcher, device=device, seed=seed))

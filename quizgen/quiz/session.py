@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from quizgen.bank.models import BugItem, ChoiceItem, DesignItem, FlashcardItem, MultiItem, NumericItem, Question
-from quizgen.prose import markdown
+from quizgen.prose import inline, markdown
 from quizgen.quiz import scoring
 from quizgen.quiz.scoring import Rating, Verdict
 
@@ -70,10 +70,10 @@ def numbered(entries: list[str], numbers: list[int] | None = None) -> Padding:
     """``1. text`` lines (Markdown with maths), wrapped lines hanging under the text."""
     table = Table.grid(padding=(0, 1))
     table.add_column(justify="right", style="bold", no_wrap=True)
-    table.add_column(ratio=1)
+    table.add_column()
     for n, entry in zip(numbers or range(1, len(entries) + 1), entries):
-        table.add_row(f"{n}.", markdown(entry))
-    return Padding(table, (0, 0, 0, 2))
+        table.add_row(f"{n}.", inline(entry))
+    return Padding(table, (0, 0, 0, 2), expand=False)
 
 
 def code_with_line_numbers(code: str) -> Syntax:
@@ -91,7 +91,8 @@ def ask_item(question: Question, item, ask: Ask, say: Say, rng: random.Random | 
         say(numbered([item.options[i].text for i in order]))
         count = len(item.options)
         if isinstance(item, ChoiceItem):
-            return _ask_until_valid(ask, f"Your answer (1-{count})", lambda t: scoring.score_choice(item, t, order), say)
+            return _ask_until_valid(ask, f"Your answer (1-{count})", lambda t: scoring.score_choice(item, t, order),
+                                    say)
         return _ask_until_valid(ask, f"Your answers (numbers from 1 to {count}, separated by commas)",
                                 lambda t: scoring.score_multi(item, t, order), say)
     if isinstance(item, NumericItem):
@@ -139,7 +140,8 @@ def verdict_lines(item, verdict: Verdict) -> Group:
     return Group(*parts)
 
 
-def run_session(questions: list[Question], ask: Ask, say: Say, record, rng: random.Random | None = None) -> SessionResult:
+def run_session(questions: list[Question], ask: Ask, say: Say, record,
+                rng: random.Random | None = None) -> SessionResult:
     """Ask every concept item of ``questions``; ``record(question, item, verdict)`` stores each answer."""
     rng = rng or presentation_rng()
     result = SessionResult()

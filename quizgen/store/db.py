@@ -56,8 +56,10 @@ class Store:
         with self.db.conn:
             self.db["concept_answers"].insert({
                 "question_id": question_id, "item_id": item_id, "kind": kind, "response": response,
-                "correct": correct, "created_at": now(), "shown_order": json.dumps(list(shown_order)) if shown_order else None,
-                "chosen": json.dumps(list(chosen)) if chosen else None, "rating": None if rating is None else int(rating),
+                "correct": correct, "created_at": now(),
+                "shown_order": json.dumps(list(shown_order)) if shown_order else None,
+                "chosen": json.dumps(list(chosen)) if chosen else None,
+                "rating": None if rating is None else int(rating),
             })
 
     def record_solution_shown(self, question_id: int, reason: str) -> None:
@@ -99,8 +101,8 @@ class Store:
 
     def question_rows(self, question_id: int) -> dict[str, int]:
         """How many rows each table holds for the question: what `quiz reset` would delete."""
-        return {table: self.db.execute(f"select count(*) from [{table}] where question_id = ?", [question_id]).fetchone()[0]
-                for table in QUESTION_TABLES}
+        count = "select count(*) from [{}] where question_id = ?"
+        return {table: self.db.execute(count.format(table), [question_id]).fetchone()[0] for table in QUESTION_TABLES}
 
     def reset_question(self, question_id: int) -> dict[str, int]:
         """Delete everything recorded for the question (in one transaction); returns what was deleted."""

@@ -18,7 +18,7 @@ def _evil_encode(value):
     return buffer.getvalue()
 
 
-_worker = sys.modules.get("quizgen.grading.worker")
+_worker = sys.modules.get("quizgen.sandbox.worker")
 if _worker is not None:
     _worker.encode_value = _evil_encode
     _worker._plain_result = lambda value: (value, ["cpu"])
