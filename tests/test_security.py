@@ -166,8 +166,8 @@ def test_attack_is_harmless(attack, launcher, listener, tmp_path, monkeypatch):
     assert received == [], f"{attack} reached a loopback server"
     assert _digest(db) == before, f"{attack} changed the database"
     assert open_store().attempts(52)[0]["score"] == 42.0
-    assert _leftovers(launcher) == [], f"{attack} left files behind"
     assert _wait_until_no_workers(launcher) == [], f"{attack} left a worker running"
+    assert _leftovers(launcher) == [], f"{attack} left files behind"
     _assert_says_nothing_hidden(report)
 
 

@@ -172,7 +172,8 @@ def _plan(isolation: Isolation, hide: list[Path], seccomp: walls.SeccompLibrary)
         except OSError as exc:
             isolation = Isolation(reason=f"could not cover the hidden folders ({exc})")
     if isolation.mode != "strong":
-        isolation.missing.append("namespaces (a worker's pid, mounts, network and /tmp are shared)")
+        isolation.missing.append("namespaces (a worker's pids, mounts, network and /tmp are shared, and its "
+                                 "folder has no size cap)")
     isolation.walls.append("no capabilities")
     landlock = walls.landlock_abi()
     if landlock:
