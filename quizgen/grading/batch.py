@@ -4,12 +4,18 @@ A file that cannot be graded gets a row that says why (a syntax error, a symlink
 outside the folder); one student's infinite loop, crash or malformed result costs only that
 student. Untrusted code is graded only behind the strong walls unless the instructor says
 otherwise (``allow_degraded``).
+
+The local pool (``grade_folder``) and a dask cluster (``quizgen.grading.cluster``) share everything
+around the grading itself: ``collect`` checks the files, ``in_folder_order`` puts refused files'
+rows among the graded ones, ``require_strong`` refuses the degraded mode, and ``ClassResults``
+builds the rows and writes the per-file results.json and summary.csv.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +24,7 @@ from quizgen.errors import QuizgenError, UnusableSubmission
 from quizgen.grading.report import Report
 from quizgen.grading.runner import check_file, grade_many, grading_launcher
 from quizgen.grading.static import CheckedSource
+from quizgen.wire import Isolation
 
 SUMMARY_FIELDS = ("file", "score", "max_score", "passed", "tests", "gradable", "seconds", "first_problem")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -65,23 +72,37 @@ def collect(folder: Path, bank: Bank, question_id: int) -> list[Entry]:
     return entries
 
 
+def require_strong(isolation: Isolation, allow_degraded: bool, where: str = "") -> None:
+    """Raise DegradedIsolation unless ``isolation`` is strong or the caller accepted the degraded mode."""
+    if isolation.mode != "strong" and not allow_degraded:
+        raise DegradedIsolation(f"the grading sandbox is degraded {where or 'here'} ({isolation.reason}); grading a "
+                                "class's untrusted code needs the strong walls. Pass --allow-degraded to grade anyway.")
+
+
+def refused_report(entry: Entry, question_id: int, device: str, seed: int | None) -> Report:
+    return Report(question_id=question_id, file=entry.name, gradable=False, message=entry.refused,
+                  isolation="not run", device=device, seed=seed)
+
+
+def in_folder_order(entries: list[Entry], graded: Iterable[Report], question_id: int, *, device: str = "cpu",
+                    seed: int | None = None) -> Iterator[Report]:
+    """Every entry's report in the entries' order: ``graded`` holds the checked entries' reports, in order."""
+    graded = iter(graded)
+    for entry in entries:
+        yield next(graded) if entry.checked else refused_report(entry, question_id, device, seed)
+
+
 def grade_folder(folder: Path, bank: Bank, question_id: int, *, device: str = "cpu", seed: int | None = None,
-                 allow_degraded: bool = False, parallel: int = 2) -> Iterator[Report]:
-    """Yield each file's report as soon as it is graded, in file-name order."""
-    entries = collect(folder, bank, question_id)
+                 allow_degraded: bool = False, parallel: int = 2,
+                 entries: list[Entry] | None = None) -> Iterator[Report]:
+    """Yield each file's report as soon as it is graded, in file-name order (``entries``: ``collect``'s, if
+    the caller has them already)."""
+    entries = collect(folder, bank, question_id) if entries is None else entries
     with grading_launcher([folder.resolve()]) as launcher:
-        isolation = launcher.isolation
-        if isolation.mode != "strong" and not allow_degraded:
-            raise DegradedIsolation(f"the grading sandbox is degraded here ({isolation.reason}); grading a class's "
-                                    "untrusted code needs the strong walls. Pass --allow-degraded to grade anyway.")
+        require_strong(launcher.isolation, allow_degraded)
         graded = grade_many([e.checked for e in entries if e.checked], launcher, device=device, seed=seed,
                             parallel=parallel)
-        for entry in entries:
-            if entry.checked:
-                yield next(graded)
-            else:
-                yield Report(question_id=question_id, file=entry.name, gradable=False, message=entry.refused,
-                             isolation="not run", device=device, seed=seed)
+        yield from in_folder_order(entries, graded, question_id, device=device, seed=seed)
 
 
 def _cell(value) -> str | float | int | bool:
@@ -108,3 +129,22 @@ def write_summary(rows: list[dict], path: Path) -> None:
         writer = csv.DictWriter(handle, fieldnames=SUMMARY_FIELDS)
         writer.writeheader()
         writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
+
+
+class ClassResults:
+    """The rows of a class's grading; with ``out_dir``, FILE.results.json (Gradescope's schema) per file and
+    summary.csv, rewritten after every file so that a crash keeps what was graded."""
+
+    def __init__(self, out_dir: Path | None = None):
+        self.out_dir = out_dir
+        self.rows: list[dict] = []
+        if out_dir:
+            out_dir.mkdir(parents=True, exist_ok=True)
+
+    def add(self, report: Report) -> dict:
+        row = summary_row(report)
+        self.rows.append(row)
+        if self.out_dir:
+            (self.out_dir / f"{report.file}.results.json").write_text(json.dumps(report.to_gradescope(), indent=2))
+            write_summary(self.rows, self.out_dir / "summary.csv")
+        return row

@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from quizgen.grading.diagnose import Outcome, RecordedCall, replayable
 from quizgen.grading.report import Status
 from quizgen.wire import (DeadlineExceeded, Isolation, ProtocolError, WorkerLimits, decode_value, encode_value,
                           recv_frame, send_frame)
@@ -220,6 +221,7 @@ class Submission:
         self._deadline = deadline if deadline is not None else time.monotonic() + limits.total_seconds
         self.timed_out: set[str] = set()  # functions whose later calls are not run
         self.called: list[str] = []  # the functions called since the plugin last cleared it
+        self.recorded: list[RecordedCall] = []  # plain calls and their answers, for naming a mistake
         self.last = CallInfo()
         self.device = limits.device
         self._started = time.monotonic()
@@ -259,7 +261,7 @@ class Submission:
         limit the worker cannot lift, whatever it does to its own interpreter."""
         twin = Submission(self._launcher, self._source, self._functions, replace(self.limits, memory_mb=memory_mb),
                           self._display_name, self._deadline, self._forbid_ops)
-        twin.timed_out, twin.called = self.timed_out, self.called
+        twin.timed_out, twin.called, twin.recorded = self.timed_out, self.called, self.recorded
         try:
             yield twin
         finally:
@@ -329,6 +331,7 @@ class Submission:
                 self.close()
                 raise SubmissionOutOfMemory(f"{function}() ran out of memory (limit {self.limits.memory_mb} MiB "
                                             f"beyond its start): {message[:200]}")
+            self._record(function, harness, args, kwargs, Outcome(raised=str(header.get("type"))))
             raise SubmissionRaised(function, str(header.get("type")), message,
                                    self._user_paths(str(header.get("traceback", ""))))
         if status == "oom":
@@ -353,4 +356,9 @@ class Submission:
         if takes_tensors and devices - {self.device}:  # without tensor inputs (a mask of size n) any device will do
             raise ContractViolation(f"{function}() returned a tensor on {', '.join(sorted(devices))}, "
                                     f"but its inputs were on {self.device}")
+        self._record(function, harness, args, kwargs, Outcome(value=value))
         return value
+
+    def _record(self, function: str, harness: str | None, args: tuple, kwargs: dict, outcome: Outcome) -> None:
+        if harness is None and replayable(args, kwargs):
+            self.recorded.append(RecordedCall(function, tuple(args), dict(kwargs), outcome))

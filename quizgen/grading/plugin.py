@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from quizgen.grading.client import ContractViolation, SandboxError, Submission, SubmissionFailure, SubmissionRaised
+from quizgen.grading.diagnose import Diagnoser
 from quizgen.grading.records import Collected, Done, Finished, PlannedTest, write_record
 from quizgen.grading.report import Status, TestResult
 
@@ -90,7 +91,7 @@ def _status_of(exc: BaseException, when: str) -> tuple[Status, str, str]:
 
 class GradingPlugin:
     def __init__(self, submission: Submission, reference, out_fd: int, base_seed: int, device: str,
-                 functions: list[str]):
+                 functions: list[str], diagnoser: Diagnoser | None = None):
         # Underscored: the fixtures below take the plain names, and pytest reads them off this object.
         self._submission, self._reference, self._device = submission, reference, device
         self._out, self._functions = out_fd, functions
@@ -98,6 +99,7 @@ class GradingPlugin:
         self._planned: dict[str, PlannedTest] = {}
         self._outcomes: dict[str, tuple[Status, str, str]] = {}
         self.load_error: BaseException | None = None
+        self._diagnoser = diagnoser
 
     # -- fixtures -----------------------------------------------------------------------------
     @pytest.fixture
@@ -151,6 +153,7 @@ class GradingPlugin:
     # -- results --------------------------------------------------------------------------------
     def pytest_runtest_setup(self, item) -> None:
         self._submission.called.clear()
+        self._submission.recorded.clear()
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -172,8 +175,15 @@ class GradingPlugin:
         else:
             status, message, raised = self._outcomes.get(report.nodeid, (Status.GRADER_ERROR, str(report.longrepr), ""))
         function = planned.function or (self._submission.called[0] if self._submission.called else "")
+        diagnosis = ""
+        if status in (Status.FAILED, Status.ERROR) and self._diagnoser is not None and self._device == "cpu":
+            try:
+                diagnosis = self._diagnoser.diagnose(self._submission.recorded)
+            except Exception:  # noqa: BLE001 - naming the mistake is a courtesy; it never costs the grade
+                diagnosis = ""
         result = TestResult(**planned.model_dump() | {"function": function}, status=status,
-                            message=message[:MAX_MESSAGE_CHARS], raised=raised, seconds=round(report.duration, 4))
+                            message=message[:MAX_MESSAGE_CHARS], raised=raised, diagnosis=diagnosis,
+                            seconds=round(report.duration, 4))
         write_record(self._out, Finished(result=result))
 
     def pytest_sessionfinish(self, session, exitstatus) -> None:

@@ -94,13 +94,16 @@ def _run_suite_in_child(checked: CheckedSource, launcher: Launcher, limits: Work
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # third-party plugins have no say in a grade
         import pytest
 
+        from quizgen.grading.diagnose import Diagnoser
         from quizgen.grading.plugin import GradingPlugin
 
         question = checked.question
         task = Task.of(question)
         submission = Submission(launcher, checked.source, question.coding.functions, limits, checked.display_name,
                                 deadline=deadline, forbid_ops=question.coding.forbidden_ops)
-        plugin = GradingPlugin(submission, task.load_reference(), out_fd, seed, limits.device, question.coding.functions)
+        reference = task.load_reference()
+        plugin = GradingPlugin(submission, reference, out_fd, seed, limits.device, question.coding.functions,
+                               Diagnoser(task, reference))
         try:
             pytest.main([str(task.suite_path), "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
                          "--rootdir", str(task.folder), "-o", "python_files=test_*.py", "--noconftest",
