@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
+from pylatexenc import latex2text, latexwalker, macrospec
+
 # The dollar-math syntax of the question files, shared by the sheet (quizgen.export.markup) and the
 # terminal (quizgen.prose). allow_digits=False keeps prices such as "costs 5$ or 6$" as text.
 DOLLARMATH_OPTIONS = {"allow_labels": False, "allow_space": True, "allow_digits": False, "double_inline": True}
@@ -76,49 +78,57 @@ def _is_word(text: str) -> bool:
     return len(text) > 1 and text.isalpha()
 
 
-@cache
-def _converter():
-    from pylatexenc import latex2text, latexwalker, macrospec
+def _arg(node, l2t, k: int) -> str:
+    return l2t.node_arg_to_text(node, k).strip()
 
-    walker_context = latexwalker.get_default_latex_context_db()
-    walker_context.add_context_category("quizgen", prepend=True, macros=[
+
+def _fraction(node, l2tobj) -> str:
+    return f"{_grouped(_arg(node, l2tobj, 0))}/{_grouped(_arg(node, l2tobj, 1))}"
+
+
+def _square_root(node, l2tobj) -> str:
+    index, body = _arg(node, l2tobj, 0), _arg(node, l2tobj, 1)
+    root = {"": "√", "3": "∛", "4": "∜"}.get(index) or script(index, True) + "√"
+    return root + (body if _atomic(body) and len(body) <= 3 else f"({body})")
+
+
+def _double_struck(node, l2tobj) -> str:
+    body = _arg(node, l2tobj, 0)
+    return "𝟙" if body == "1" else latex2text.fmt_math_text_style(body, "doublestruck")  # 𝟙: the indicator
+
+
+def _stacked(node, l2tobj) -> str:  # \overset{a}{=}: the symbol, then what stands above it as a superscript
+    return _arg(node, l2tobj, 1) + script(_arg(node, l2tobj, 0), True)
+
+
+def _understacked(node, l2tobj) -> str:
+    return _arg(node, l2tobj, 1) + script(_arg(node, l2tobj, 0), False)
+
+
+@cache
+def _walker_context():
+    """pylatexenc's parser, told the argument counts of macros it does not know."""
+    context = latexwalker.get_default_latex_context_db()
+    context.add_context_category("quizgen", prepend=True, macros=[
         macrospec.std_macro("tfrac", False, 2), macrospec.std_macro("dfrac", False, 2),
         macrospec.std_macro("binom", False, 2), macrospec.std_macro("overset", False, 2),
         macrospec.std_macro("underset", False, 2), macrospec.std_macro("boldsymbol", False, 1),
         macrospec.MacroSpec("operatorname", "*{"),
     ])
+    return context
 
-    def arg(node, l2t, k: int) -> str:
-        return l2t.node_arg_to_text(node, k).strip()
 
-    def fraction(node, l2tobj):
-        return f"{_grouped(arg(node, l2tobj, 0))}/{_grouped(arg(node, l2tobj, 1))}"
-
-    def square_root(node, l2tobj):
-        index, body = arg(node, l2tobj, 0), arg(node, l2tobj, 1)
-        root = {"": "√", "3": "∛", "4": "∜"}.get(index) or script(index, True) + "√"
-        return root + (body if _atomic(body) and len(body) <= 3 else f"({body})")
-
-    def double_struck(node, l2tobj):
-        body = arg(node, l2tobj, 0)
-        if body == "1":
-            return "𝟙"  # the indicator function
-        return latex2text.fmt_math_text_style(body, "doublestruck")
-
-    def stacked(node, l2tobj):  # \overset{a}{=}: the symbol, then what stands above it as a superscript
-        return arg(node, l2tobj, 1) + script(arg(node, l2tobj, 0), True)
-
-    def understacked(node, l2tobj):
-        return arg(node, l2tobj, 1) + script(arg(node, l2tobj, 0), False)
-
-    text_context = latex2text.get_default_latex_context_db()
+@cache
+def _text_context():
+    """pylatexenc's text rules, with ours first: fractions, roots, spacing, macros it does not know."""
     spec = latex2text.MacroTextSpec
-    text_context.add_context_category("quizgen", prepend=True, macros=[
-        spec("frac", fraction), spec("tfrac", fraction), spec("dfrac", fraction),
-        spec("sqrt", square_root), spec("mathbb", double_struck),
-        spec("binom", lambda node, l2tobj: f"C({arg(node, l2tobj, 0)}, {arg(node, l2tobj, 1)})"),
-        spec("overset", stacked), spec("underset", understacked),
-        spec("boldsymbol", lambda node, l2tobj: latex2text.fmt_math_text_style(arg(node, l2tobj, 0), "bold")),
+    context = latex2text.get_default_latex_context_db()
+    context.add_context_category("quizgen", prepend=True, macros=[
+        spec("frac", _fraction), spec("tfrac", _fraction), spec("dfrac", _fraction),
+        spec("sqrt", _square_root), spec("mathbb", _double_struck),
+        spec("binom", lambda node, l2tobj: f"C({_arg(node, l2tobj, 0)}, {_arg(node, l2tobj, 1)})"),
+        spec("overset", _stacked), spec("underset", _understacked),
+        spec("boldsymbol", lambda node, l2tobj: latex2text.fmt_math_text_style(_arg(node, l2tobj, 0), "bold")),
         spec("operatorname", "%(2)s"), spec("left", ""), spec("right", ""), spec("ne", "≠"),
         spec("arg", "arg"), spec("|", "‖"), spec("Vert", "‖"), spec("bmod", " mod "), spec("mod", " mod "),
         spec("ll", "≪"), spec("gg", "≫"), spec("propto", "∝"), spec("Longleftrightarrow", "⟺"),
@@ -128,84 +138,80 @@ def _converter():
         *(spec(name, "") for name in ("big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl",
                                       "biggr", "displaystyle", "textstyle", "limits", "nolimits")),
     ])
-    return latexwalker.LatexWalker, _to_text_class(latex2text.LatexNodes2Text, latexwalker)(
-        latex_context=text_context, math_mode="text", strict_latex_spaces="based-on-source"), walker_context
+    return context
 
 
-def _to_text_class(base, latexwalker):
-    class UnicodeMath(base):
-        """LatexNodes2Text with sub- and superscripts and math spacing, on the node tree."""
+class _UnicodeMath(latex2text.LatexNodes2Text):
+    """LatexNodes2Text with sub- and superscripts and math spacing, worked out on the node tree."""
 
-        def macro_node_to_text(self, node):
-            if self.latex_context.get_macro_spec(node.macroname) is None:
-                return node.macroname  # an unknown macro keeps its name rather than vanishing
-            return super().macro_node_to_text(node)
+    def macro_node_to_text(self, node):
+        if self.latex_context.get_macro_spec(node.macroname) is None:
+            return node.macroname  # an unknown macro keeps its name rather than vanishing
+        return super().macro_node_to_text(node)
 
-        def nodelist_to_text(self, nodelist):
-            pieces: list[_Piece] = []
-            queue = []
-            for node in nodelist:
-                if node is not None and node.isNodeType(latexwalker.LatexCharsNode):
-                    queue += [_Piece(part) for part in re.split(r"([_^])", node.chars) if part]
-                else:
-                    queue.append(node)
-            while queue:
-                item = queue.pop(0)
-                if isinstance(item, _Piece) and item.text in ("_", "^") and item.node is None and queue:
-                    argument = queue.pop(0)
-                    if isinstance(argument, _Piece):
-                        stripped = argument.text.lstrip()
-                        if not stripped and queue:  # x_ {i}: the argument is the next node
-                            argument = queue.pop(0)
-                        if isinstance(argument, _Piece):
-                            stripped = argument.text.lstrip()
-                            if len(stripped) > 1:
-                                queue.insert(0, _Piece(stripped[1:]))
-                            value = stripped[:1]
-                        else:
-                            value = self.node_to_text(argument)
-                    else:
-                        value = self.node_to_text(argument)
-                    self._attach_script(pieces, value, superscript=item.text == "^")
-                elif isinstance(item, _Piece):
-                    pieces.append(item)
-                elif item is not None:
-                    pieces.append(_Piece(self.node_to_text(item), item))
-            return self._join(pieces)
-
-        @staticmethod
-        def _attach_script(pieces: list[_Piece], value: str, superscript: bool) -> None:
-            base = pieces[-1] if pieces else None
-            if base is None:
-                pieces.append(_Piece(script(value, superscript)))
-                return
-            macro = getattr(base.node, "macroname", None)
-            if macro in ("underbrace", "overbrace"):  # the label under or over the brace
-                base.text = f"{base.text} [{value.strip()}]"
+    def nodelist_to_text(self, nodelist):
+        # A chars node such as "f_i P_i" holds the script marks; split it so that each mark is a piece
+        # of its own, followed by its argument (the next character, or the next node: {...}, \top).
+        queue: list = []
+        for node in nodelist:
+            if node is not None and node.isNodeType(latexwalker.LatexCharsNode):
+                queue += [_Piece(part) for part in re.split(r"([_^])", node.chars) if part]
+            elif node is not None:
+                queue.append(node)
+        pieces: list[_Piece] = []
+        while queue:
+            item = queue.pop(0)
+            if isinstance(item, _Piece) and item.text in ("_", "^") and queue:
+                self._attach_script(pieces, self._script_argument(queue), superscript=item.text == "^")
+            elif isinstance(item, _Piece):
+                pieces.append(item)
             else:
-                base.text += script(value, superscript)
+                pieces.append(_Piece(self.node_to_text(item), item))
+        return self._join(pieces)
 
-        def _join(self, pieces: list[_Piece]) -> str:
-            out = ""
-            previous: _Piece | None = None
-            for piece in pieces:
-                text = piece.text
-                if previous is not None and text and out:
-                    bare_macro = self._is_bare_macro_node(previous.node)
-                    if bare_macro:
-                        out += previous.node.macro_post_space
-                    left, right = out[-1], text[0]
-                    if _is_word(text) and piece.node is not None and not left.isspace() and left not in "([{":
-                        out += " "  # \arg\max, q(x)\min: a named operator is a word of its own
-                    elif _is_word(previous.text) and previous.node is not None and right.isalnum():
-                        out += " "
-                    elif text[0] in _LARGE_OPERATORS and not out[-1].isspace() and out[-1] not in "([{":
-                        out += " "  # \frac{1}{T}\sum_x
-                out += text
-                previous = piece
-            return out
+    def _script_argument(self, queue: list) -> str:
+        argument = queue.pop(0)
+        if isinstance(argument, _Piece) and not argument.text.strip() and queue:
+            argument = queue.pop(0)  # x_ {i}: spaces, then the argument
+        if not isinstance(argument, _Piece):
+            return self.node_to_text(argument)
+        text = argument.text.lstrip()
+        if len(text) > 1:
+            queue.insert(0, _Piece(text[1:]))
+        return text[:1]
 
-    return UnicodeMath
+    @staticmethod
+    def _attach_script(pieces: list[_Piece], value: str, superscript: bool) -> None:
+        if not pieces:
+            pieces.append(_Piece(script(value, superscript)))
+        elif getattr(pieces[-1].node, "macroname", None) in ("underbrace", "overbrace"):
+            pieces[-1].text = f"{pieces[-1].text} [{value.strip()}]"  # the brace's label
+        else:
+            pieces[-1].text += script(value, superscript)
+
+    def _join(self, pieces: list[_Piece]) -> str:
+        out = ""
+        previous: _Piece | None = None
+        for piece in pieces:
+            text = piece.text
+            if previous is not None and text and out:
+                if self._is_bare_macro_node(previous.node):
+                    out += previous.node.macro_post_space  # the source's spacing: "\alpha = 1"
+                left = out[-1]
+                if _is_word(text) and piece.node is not None and not left.isspace() and left not in "([{":
+                    out += " "  # \arg\max, q(x)\min: a named operator is a word of its own
+                elif _is_word(previous.text) and previous.node is not None and text[0].isalnum():
+                    out += " "
+                elif text[0] in _LARGE_OPERATORS and not left.isspace() and left not in "([{":
+                    out += " "  # \frac{1}{T}\sum_x
+            out += text
+            previous = piece
+        return out
+
+
+@cache
+def _converter() -> _UnicodeMath:
+    return _UnicodeMath(latex_context=_text_context(), math_mode="text", strict_latex_spaces="based-on-source")
 
 
 def _normalise_spaces(text: str) -> str:
@@ -223,10 +229,9 @@ def latex_to_unicode(latex: str) -> str:
 
     ``\mathcal{L}_{aux} = \alpha \sum_{i=1}^{N} f_i`` -> ``ℒₐᵤₓ = α ∑ᵢ₌₁ᴺ fᵢ``.
     """
-    walker_class, converter, walker_context = _converter()
     try:
-        walker = walker_class(f"${latex}$", latex_context=walker_context, tolerant_parsing=False)
+        walker = latexwalker.LatexWalker(f"${latex}$", latex_context=_walker_context(), tolerant_parsing=False)
         nodes, _, _ = walker.get_latex_nodes()
-        return _normalise_spaces(converter.nodelist_to_text(nodes))
+        return _normalise_spaces(_converter().nodelist_to_text(nodes))
     except Exception:  # pylatexenc raises several kinds of errors on malformed input; never fail a view
         return latex.strip()

@@ -10,6 +10,7 @@ takes the token's place as plain text (inline) or as an indented block of its ow
 
 from __future__ import annotations
 
+import io
 from functools import cache
 
 from markdown_it.token import Token
@@ -104,15 +105,7 @@ def inline(text: str, style: str | Style = "") -> Text:
 
 def plain(text: str, width: int = 100) -> str:
     """``text`` rendered as it would be in a terminal ``width`` columns wide, without colours."""
-    console = Console(width=width, no_color=True, highlight=False, file=_Discard(), force_terminal=False)
+    console = Console(width=width, no_color=True, highlight=False, file=io.StringIO())
     with console.capture() as captured:
         console.print(markdown(text))
     return captured.get().rstrip()
-
-
-class _Discard:
-    def write(self, _: str) -> int:
-        return 0
-
-    def flush(self) -> None:
-        pass

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -13,11 +13,16 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from _chromium import Browser, find_chromium
+from _study_fixtures import insert_attempt, write_toy_bank
 
+from quizgen.bank.loader import load_bank
 from quizgen.bank.models import Question
 from quizgen.cli import cli
 from quizgen.export import load_progress, render_sheet
 from quizgen.export.cache import FragmentCache
+from quizgen.export.markup import markdown_block, markdown_inline
+from quizgen.quiz.scoring import format_number
 from quizgen.store import open_store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -108,7 +113,7 @@ def test_export_filters_by_topic_and_question(runner, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--topic", "nope"], "no question has topic 'nope'"),
+    (["--topic", "nope"], "no question has topic 'nope'; see `quiz topics`"),
     (["--question", "99"], "no question 99"),
     (["--topic", "moe", "--question", "53"], "question 53 does not have topic 'moe'"),
 ])
@@ -178,14 +183,61 @@ def test_concept_items_show_their_answers_and_explanations(bank):
     correct = re.findall(r'<li class="option correct">.*?</li>', page, flags=re.S)
     assert len(correct) == sum(o.correct for item in q52.concepts if item.kind in ("choice", "multi")
                                for o in item.options)
-    assert "more total parameters, but about the same number of active parameters" in text_of("".join(correct))
-    # numeric: answer, tolerance and unit
-    assert "27.66\u202f% ± 1.81%" in text
-    assert "exact" in text and "1e-06" not in text
-    # flashcard: the answer; explanations for all
-    assert "Without it, routing collapses" in text
-    assert "13 / 47 ≈ 0.277" in text
+    right_options = text_of("".join(correct))
+    for item in q52.concepts:
+        if item.kind in ("choice", "multi"):
+            for option in item.options:
+                assert (text_of(str(markdown_inline(option.text))) in right_options) >= option.correct
+        elif item.kind == "numeric":  # answer, unit, tolerance, and the form the answer is expected in
+            unit = f"\u202f{item.unit}" if item.unit else ""
+            tolerance = "exact" if item.exact else f"± {format_number(item.rel_tolerance * 100)}%"
+            assert f"{format_number(item.answer)}{unit} {tolerance}" in text
+            assert f"Answer as {item.expected_form}" in text
+        elif item.kind == "flashcard":
+            assert text_of(str(markdown_block(item.answer))).strip() in text
+        assert text_of(str(markdown_block(item.explanation))).strip() in text
+    assert "1e-06" not in text
     assert "Multiple choice" in text and "Flashcard" in text
+
+
+def test_choice_options_are_shuffled_at_export_time(bank):
+    items = [(q, i) for q in bank.questions for i in q.concepts if i.kind in ("choice", "multi")]
+    page = render_sheet(bank.questions, generated=FIXED_TIME, cache_dir=None)
+    first_is_right = 0
+    for q, item in items:
+        card = page[page.index(f'id="q{q.id}-{item.id}"'):]
+        card = card[:card.index("</ul>")]
+        first = re.search(r'<li class="option( correct)?">', card)
+        first_is_right += first.group(1) is not None
+        assert card.count('<li class="option') == len(item.options)
+    assert first_is_right < len(items) / 2, f"the right option is first in {first_is_right} of {len(items)} items"
+    later = render_sheet(bank.questions, generated=FIXED_TIME.replace(year=2026), cache_dir=None)
+    assert later != page  # another export, another order
+    assert render_sheet(bank.questions, generated=FIXED_TIME, cache_dir=None) == page  # same inputs, same page
+
+
+def test_every_item_kind_has_its_card(tmp_path):
+    toy = load_bank(write_toy_bank(tmp_path / "questions"))
+    page = render_sheet(toy.questions, generated=FIXED_TIME, cache_dir=None)
+    text = text_of(page)
+    assert "Answer as a number in GB; within 0.5% counts (3 significant figures are enough)" in text
+    assert "Answer as an exact whole number in blocks" in text and "16\u202fblocks exact" in text
+    assert "Design Design a router for 64 experts that does not collapse." in text
+    assert "Rubric: points a strong answer covers ☐ Top-k gating ☐ An auxiliary balancing loss" in text
+    bug = page[page.index('id="q901-find-bug"'):]
+    bug = bug[:bug.index("</ol>")]
+    assert '<span class="linenos">2</span>' in bug and '<span class="hll">' in bug
+    assert text_of(bug).count("probs") == 2 and "Answer line 2" in text_of(bug)
+
+
+def test_no_stray_backslash_outside_code(bank, tmp_path):
+    toy = load_bank(write_toy_bank(tmp_path / "questions"))
+    page = render_sheet(bank.questions + toy.questions, with_solutions=True, generated=FIXED_TIME, cache_dir=None)
+    body = page[page.index("<main>"):]
+    outside_code = re.sub(r"<pre.*?</pre>|<code.*?</code>", "", body, flags=re.S)
+    strays = [text_of(m.group(0)) for m in re.finditer(r".{0,60}\\.{0,20}", text_of(outside_code))]
+    assert strays == []
+    assert "kv_heads" in text_of(page) and "arg" in text_of(page)
 
 
 def test_pitfalls_references_and_stub_are_shown(bank):
@@ -266,16 +318,15 @@ def test_sheet_loads_nothing_from_the_network(whole_bank_page):
 # -- progress --------------------------------------------------------------------------------------
 
 def record_progress():
-    from quizgen.grading.report import Report, TestResult
-
     store = open_store()
-    store.record_attempt(Report(question_id=52, file="moe.py", tests=[
-        TestResult(name="test_route_shapes", weight=2, status="passed"),
-        TestResult(name="test_balancing_loss[k=2]", weight=3, status="failed",
-                   message="max abs error 0.031 at index (3, 1)"),
-        TestResult(name="test_forward_large", weight=2, status="timeout", message="ran past 20 s"),
+    insert_attempt(store, 52, score=2, max_score=7, tests=json.dumps([
+        {"name": "test_route_shapes", "weight": 2, "status": "passed"},
+        {"name": "test_balancing_loss[k=2]", "weight": 3, "status": "failed",
+         "message": "max abs error 0.031 at index (3, 1)"},
+        {"name": "test_forward_large", "weight": 2, "status": "timeout", "message": "ran past 20 s"},
     ]))
-    store.record_concept_answer(52, "switch-gate-value", "choice", "b", False)
+    store.record_concept_answer(52, "switch-gate-value", "choice", "2", False, shown_order=(1, 0, 2, 3),
+                                chosen=("the chosen wrong option",))
     store.record_concept_answer(52, "moe-total-vs-active", "choice", "c", False)
     store.record_concept_answer(52, "moe-total-vs-active", "choice", "a", True)
     store.record_concept_answer(52, "mixtral-active-percent", "numeric", "35", False)
@@ -286,7 +337,19 @@ def record_progress():
     return store
 
 
-def test_with_progress_shows_failing_tests_and_wrong_answers(runner, tmp_path):
+@pytest.fixture
+def india_time(monkeypatch):
+    """Local time is UTC+05:30 (no daylight saving time), so a shown time proves it was converted."""
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    yield
+    monkeypatch.delenv("TZ")
+    time.tzset()
+
+
+def test_with_progress_shows_failing_tests_and_wrong_answers(runner, tmp_path, india_time):
     record_progress()
     out = tmp_path / "sheet.html"
     result = runner.invoke(cli, ["export", "--html", str(out), "--topic", "moe", "--with-progress"])
@@ -300,8 +363,8 @@ def test_with_progress_shows_failing_tests_and_wrong_answers(runner, tmp_path):
     assert "In a Switch (top-1) layer, what multiplies the chosen expert's output?" in progress
     assert "your answer: 35;" in progress
     assert "Compared with a dense Transformer" not in progress  # answered wrongly once, right since
-    assert "1 card due now (mixtral-not-56b); next due 2999-01-01 00:00 UTC" in progress
-    assert "✗ your last answer: b" in text_of(page)
+    assert "1 card due now (mixtral-not-56b); next due 2999-01-01 05:30" in progress  # local time
+    assert "✗ your last answer: the chosen wrong option" in text_of(page)  # the text chosen, not its number
     assert '<span class="toc-score" title="your best score">2/7</span>' in page
 
 
@@ -314,11 +377,9 @@ def test_with_progress_and_nothing_recorded_says_so(runner, tmp_path):
 
 def test_progress_takes_the_best_attempt_and_the_latest_answer():
     store = record_progress()
-    from quizgen.grading.report import Report, TestResult
-
-    store.record_attempt(Report(question_id=52, file="moe.py", tests=[
-        TestResult(name="test_route_shapes", weight=2, status="failed", message="worse"),
-        TestResult(name="test_balancing_loss[k=2]", weight=3, status="failed", message="worse"),
+    insert_attempt(store, 52, score=0, max_score=7, tests=json.dumps([
+        {"name": "test_route_shapes", "weight": 2, "status": "failed", "message": "worse"},
+        {"name": "test_balancing_loss[k=2]", "weight": 3, "status": "failed", "message": "worse"},
     ]))
     p = load_progress(store, [52, 53])
     assert p[52].attempts == 2 and p[52].best.score == 2 and p[52].latest.score == 0
@@ -360,22 +421,10 @@ def test_cached_and_fresh_renders_are_identical(bank, tmp_path):
 
 # -- in a real browser -----------------------------------------------------------------------------
 
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND",  # any request would fail loudly, and be logged
-]
-
-
-def find_chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
-        if found := shutil.which(name):
-            return found
-    return None
-
-
 def run_chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+    from _chromium import FLAGS
+
+    return subprocess.run([binary, *FLAGS, f"--user-data-dir={profile}", *args],
                           capture_output=True, text=True, timeout=180)
 
 
@@ -385,10 +434,19 @@ def console_problems(stderr: str) -> list[str]:
             if re.search(r"CONSOLE|Uncaught|Refused to|Failed to load|net::ERR_", line)]
 
 
-@pytest.mark.skipif(find_chromium() is None, reason="no chromium binary on PATH (CI installs Debian's chromium)")
-def test_sheet_renders_in_headless_chromium(runner, tmp_path):
+needs_chromium = pytest.mark.skipif(find_chromium() is None,
+                                    reason="no chromium binary on PATH (CI installs Debian's chromium)")
+
+
+def artifacts_dir(tmp_path: Path) -> Path:
     artifacts = Path(os.environ.get("QUIZGEN_ARTIFACTS") or tmp_path / "artifacts")
     artifacts.mkdir(parents=True, exist_ok=True)
+    return artifacts
+
+
+@needs_chromium
+def test_sheet_renders_in_headless_chromium(runner, tmp_path):
+    artifacts = artifacts_dir(tmp_path)
     record_progress()
     sheet = artifacts / "study-sheet.html"
     result = runner.invoke(cli, ["export", "--html", str(sheet), "--with-solutions", "--with-progress"])
@@ -410,8 +468,60 @@ def test_sheet_renders_in_headless_chromium(runner, tmp_path):
     assert dom.stdout.count("<math") == sheet.read_text(encoding="utf-8").count("<math")
     assert "<script" not in dom.stdout
 
-    screenshot = artifacts / "study-sheet.png"
-    shot = run_chromium(binary, tmp_path / "profile-shot", f"--screenshot={screenshot}", "--window-size=1280,4000",
-                        "--hide-scrollbars", url)
-    assert shot.returncode == 0, shot.stderr[-2000:]
-    assert screenshot.stat().st_size > 50_000  # a rendered page, not a blank one
+
+# What overflows the page's width, as text: elements or runs of text that reach past the viewport
+# without a scrolling box (a code block, a display formula) around them.
+OVERFLOWING = """(() => {
+  const width = document.documentElement.clientWidth, found = [];
+  const scrolls = el => { for (let p = el; p; p = p.parentElement)
+    if (getComputedStyle(p).overflowX !== 'visible' && p.getBoundingClientRect().right <= width + 0.5) return true;
+    return false; };
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (!n.textContent.trim()) continue;
+    const range = document.createRange(); range.selectNodeContents(n);
+    if (range.getBoundingClientRect().right > width + 0.5 && !scrolls(n.parentElement))
+      found.push(n.parentElement.tagName.toLowerCase() + '.' + n.parentElement.className + ': '
+                 + n.textContent.trim().slice(0, 60));
+  }
+  return found.slice(0, 10);
+})()"""
+
+
+@needs_chromium
+def test_sheet_fits_a_phone_and_a_desktop(runner, tmp_path, toy_bank_folder):
+    """At 390 px (a phone) the page never scrolls sideways: long formulas and code scroll in their own box."""
+    artifacts = artifacts_dir(tmp_path)
+    record_progress()
+    sheet = artifacts / "study-sheet-phone.html"
+    questions = load_bank().questions + load_bank(toy_bank_folder).questions
+    sheet.write_text(render_sheet(questions, with_solutions=True, progress=load_progress(open_store(), [52]),
+                                  generated=FIXED_TIME, cache_dir=None), encoding="utf-8")
+    url = sheet.resolve().as_uri()
+    with Browser(find_chromium(), tmp_path / "profile-phone") as browser:
+        # the measurement can fail: a page with a long unbreakable line scrolls sideways
+        wide = tmp_path / "wide.html"
+        wide.write_text('<!DOCTYPE html><meta name="viewport" content="width=device-width"><p>' + "x" * 300 + "</p>")
+        browser.open(wide.as_uri(), 390, mobile=True)
+        assert browser.evaluate("document.documentElement.scrollWidth") > 390
+
+        browser.open(url, 390, 844, mobile=True)
+        width, scroll_width = browser.evaluate("[document.documentElement.clientWidth, "
+                                               "document.documentElement.scrollWidth]")
+        assert width == 390
+        assert scroll_width == width, browser.evaluate(OVERFLOWING)
+        assert browser.evaluate(OVERFLOWING) == []
+        assert browser.evaluate("document.querySelectorAll('math').length") > 300
+        browser.screenshot(artifacts / "study-sheet-390.png")
+
+        browser.open(url, 1280, 900)
+        assert browser.evaluate("document.documentElement.scrollWidth") <= 1280
+        browser.screenshot(artifacts / "study-sheet-1280.png")
+        assert browser.console_problems() == []  # the CSP refused nothing: the page asks for nothing
+    for name in ("study-sheet-390.png", "study-sheet-1280.png"):
+        assert (artifacts / name).stat().st_size > 50_000  # a rendered page, not a blank one
+
+
+@pytest.fixture
+def toy_bank_folder(tmp_path) -> Path:
+    return write_toy_bank(tmp_path / "toy-questions")
