@@ -27,7 +27,8 @@ def test_wheel_contains_the_bundled_data(wheel):
         folder = f"quizgen/_bundled/solutions/{qid}_{slug.replace('-', '_')}"
         assert f"{folder}/reference.py" in names and f"{folder}/test_hidden.py" in names
     assert any(n.startswith("quizgen/_bundled/templates/") for n in names)
-    assert "quizgen/cli.py" in names and "quizgen/grading/harnesses/grad.py" in names
+    assert "quizgen/cli/__init__.py" in names and "quizgen/sandbox/harnesses/grad.py" in names
+    assert "quizgen/_bundled/solutions/52_moe/wrong/never_renormalize.py" in names
 
 
 def test_installed_wheel_lists_the_bank_from_another_folder(wheel, tmp_path):

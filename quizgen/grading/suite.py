@@ -43,6 +43,8 @@ def expect_value_error(*mentions: str):
     try:
         yield
     except SubmissionRaised as exc:
+        if exc.type_name == "NotImplementedError":
+            raise  # not written yet: reported as such, not as a wrong error
         if exc.type_name != "ValueError":
             raise AssertionError(f"expected ValueError, but {exc.function}() raised {exc.type_name}: {exc.message}") from None
         if mentions and not any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(m)}(?![A-Za-z0-9_])", exc.message)
