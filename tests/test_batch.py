@@ -38,3 +38,34 @@ def test_two_submits_at_once_are_both_recorded(tmp_path):
     outputs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     assert len(open_store().attempts(52)) == 2
+
+
+def test_batch_refuses_links_escapes_formulas_and_markup(runner, tmp_path):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    reference = solutions_dir() / "52_moe" / "reference.py"
+    (folder / "linked.py").symlink_to(reference)  # the hidden reference, one symlink away
+    (folder / "=HYPERLINK(1).py").write_text("# quizgen: question 52\n" + reference.read_text())
+    (folder / "[bold red]x.py").write_text("def route_top_k(:\n")
+    out = tmp_path / "grades"
+    result = runner.invoke(cli, ["grade-batch", str(folder), "--question", "52", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "[bold red]x.py" in result.output  # shown as typed, never rendered as markup
+    text = (out / "summary.csv").read_text()
+    rows = {r["file"]: r for r in csv.DictReader(text.splitlines())}
+    assert rows["linked.py"]["gradable"] == "False" and "symbolic link" in rows["linked.py"]["first_problem"]
+    assert "'=HYPERLINK(1).py" in rows and float(rows["'=HYPERLINK(1).py"]["score"]) == 100
+    assert "\n=" not in text and ",=" not in text
+
+
+def test_batch_refuses_the_degraded_mode_unless_allowed(runner, tmp_path, monkeypatch):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "a.py").write_text("def route_top_k(:\n")
+    monkeypatch.setenv("QUIZGEN_NO_NAMESPACES", "1")
+    refused = runner.invoke(cli, ["grade-batch", str(folder), "--question", "52"])
+    assert refused.exit_code == 2
+    assert "Error: the grading sandbox is degraded here (namespaces disabled by QUIZGEN_NO_NAMESPACES)" in refused.output
+    assert "Pass --allow-degraded" in " ".join(refused.output.split())
+    allowed = runner.invoke(cli, ["grade-batch", str(folder), "--question", "52", "--allow-degraded"])
+    assert allowed.exit_code == 0, allowed.output
