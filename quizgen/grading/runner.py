@@ -37,6 +37,10 @@ from quizgen.grading.task import Task
 from quizgen.paths import bundled_root, solutions_dir, user_home
 from quizgen.wire import WorkerLimits
 
+# pytest plugins a grading never uses; each costs time per test (logging alone ~2 ms).
+_UNUSED_PLUGINS = [arg for name in ("logging", "warnings", "junitxml", "pastebin", "doctest", "nose", "stepwise",
+                                    "lfplugin", "setuponly", "setupplan", "tmpdir", "monkeypatch", "recwarn")
+                   for arg in ("-p", f"no:{name}")]
 DEADLINE_SLACK_S = 3.0  # after the budget: time for the grading process to report its last results
 TRUSTED_MEMORY_MB = 4096  # the grading process's own address-space limit, beyond its start
 
@@ -78,7 +82,7 @@ def _protect_trusted_process(device: str) -> None:
 
 
 def _run_suite_in_child(checked: CheckedSource, launcher: Launcher, limits: WorkerLimits, out_fd: int, seed: int,
-                        deadline: float, stop_at_first_failure: bool) -> None:
+                        deadline: float, stop_at_first_failure: bool, diagnose: bool) -> None:
     """Body of the forked trusted process. Never returns."""
     code = 0
     try:
@@ -103,12 +107,13 @@ def _run_suite_in_child(checked: CheckedSource, launcher: Launcher, limits: Work
                                 deadline=deadline, forbid_ops=question.coding.forbidden_ops)
         reference = task.load_reference()
         plugin = GradingPlugin(submission, reference, out_fd, seed, limits.device, question.coding.functions,
-                               Diagnoser(task, reference))
+                               Diagnoser(task, reference) if diagnose else None)
         try:
             pytest.main([str(task.suite_path), "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
                          "--rootdir", str(task.folder), "-o", "python_files=test_*.py", "--noconftest",
                          "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:faulthandler",
-                         "-W", "ignore", "--tb=no", *(["-x"] if stop_at_first_failure else [])], plugins=[plugin])
+                         "-W", "ignore", "--tb=no", "--capture=no", *_UNUSED_PLUGINS,
+                         *(["-x"] if stop_at_first_failure else [])], plugins=[plugin])
         finally:
             submission.close()
         if plugin.load_error is not None:
@@ -241,7 +246,8 @@ def _preload_for_children() -> None:
 
 
 def start_grading(checked: CheckedSource, launcher: Launcher, *, device: str = "cpu", seed: int | None = None,
-                  limits: WorkerLimits | None = None, stop_at_first_failure: bool = False) -> PendingGrade:
+                  limits: WorkerLimits | None = None, stop_at_first_failure: bool = False,
+                  diagnose: bool = True) -> PendingGrade:
     """Fork the trusted process that grades ``checked``; several may run at once on one launcher.
 
     ``stop_at_first_failure`` ends the suite at the first test that does not pass: enough to know
@@ -262,7 +268,7 @@ def start_grading(checked: CheckedSource, launcher: Launcher, *, device: str = "
     pid = os.fork()
     if pid == 0:
         os.close(read_end)
-        _run_suite_in_child(checked, launcher, limits, write_end, seed, deadline, stop_at_first_failure)
+        _run_suite_in_child(checked, launcher, limits, write_end, seed, deadline, stop_at_first_failure, diagnose)
     os.close(write_end)
     os.set_blocking(read_end, False)
     return PendingGrade(pid, read_end, base, start, deadline)
@@ -274,18 +280,28 @@ def grade_checked(checked: CheckedSource, launcher: Launcher, *, device: str = "
     return start_grading(checked, launcher, device=device, seed=seed, limits=limits).wait()
 
 
+@dataclass(frozen=True)
+class Options:
+    """How one file is graded, beyond the file itself."""
+
+    device: str = "cpu"
+    seed: int | None = None
+    limits: WorkerLimits | None = None
+    stop_at_first_failure: bool = False  # enough to know a known-wrong file is rejected; not a grade
+    diagnose: bool = True  # name the known mistake a failure looks like
+
+
 def grade_many(jobs: list[CheckedSource], launcher: Launcher, *, parallel: int = 2,
-               stop_at_first_failure: list[bool] | None = None, seeds: list[int | None] | None = None,
-               **options) -> Iterator[Report]:
+               options: list[Options] | None = None, **common) -> Iterator[Report]:
     """Grade ``jobs`` with up to ``parallel`` running at once; reports come back in the order given.
-    ``seeds`` and ``stop_at_first_failure``, if given, hold one value per job."""
+    ``options`` holds one ``Options`` per job; otherwise ``common`` (its fields) applies to all."""
+    per_job = options or [Options(**common)] * len(jobs)
     pending: list[PendingGrade] = []
-    queue = list(zip(jobs, stop_at_first_failure or [False] * len(jobs), seeds or [options.pop("seed", None)] * len(jobs)))
-    options.pop("seed", None)
+    queue = list(zip(jobs, per_job))
     while queue or pending:
         while queue and len(pending) < parallel:
-            checked, stop, seed = queue.pop(0)
-            pending.append(start_grading(checked, launcher, stop_at_first_failure=stop, seed=seed, **options))
+            checked, opts = queue.pop(0)
+            pending.append(start_grading(checked, launcher, **vars(opts)))
         wait_for(pending, until_first=True)
         yield pending.pop(0).report()
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from quizgen.bank.models import Question
 from quizgen.errors import UnusableSubmission
 from quizgen.grading.report import Report
-from quizgen.grading.runner import grade_many
+from quizgen.grading.runner import Options, grade_many
 from quizgen.grading.static import CheckedSource, check_source
 from quizgen.grading.task import Task
 
@@ -119,7 +119,7 @@ def _judge(result: TaskValidation, role: str, outcome: WrongOutcome | None, repo
         outcome.rejected += rejected
         outcome.best_score = max(outcome.best_score, report.score)
         outcome.detail = report.failing[0].title if report.failing else report.message
-        if any(outcome.mistake in t.diagnosis for t in report.failing):
+        if role == "rewrite" and any(outcome.mistake in t.diagnosis for t in report.failing):
             outcome.diagnosed += 1
         if not rejected:
             result.problems.append(f"{'rewrite' if role == 'rewrite' else 'known-wrong'} {outcome.file} passes every "
@@ -145,8 +145,9 @@ def validate_tasks(questions: list[Question], launcher, *, device: str = "cpu", 
     remaining = {id(r): sum(1 for p in plan if p[0] is r) for r in results}
     launcher.isolation  # noqa: B018 - wait for the launcher, so its start is not charged to the first task
     # A known-wrong file only has to fail once: its suite stops at the first failure.
-    reports = grade_many([p[3] for p in plan], launcher, parallel=parallel, device=device,
-                         seeds=[p[4] for p in plan], stop_at_first_failure=[p[1] in ("wrong", "rewrite") for p in plan])
+    options = [Options(device=device, seed=seed, stop_at_first_failure=role in ("wrong", "rewrite"),
+                       diagnose=role in ("reference", "rewrite")) for _, role, _, _, seed in plan]
+    reports = grade_many([p[3] for p in plan], launcher, parallel=parallel, options=options)
     last = time.monotonic()
     done = 0
     for (result, role, outcome, _, seed), report in zip(plan, reports):
