@@ -1,4 +1,5 @@
-"""Every test gets its own QUIZGEN_HOME, so no test can touch a real progress database."""
+"""Every test gets its own QUIZGEN_HOME, so no test can touch a real progress database, and grades
+in its own process unless it starts a grading server on purpose."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 def quizgen_home(tmp_path_factory, monkeypatch) -> Path:
     home = tmp_path_factory.mktemp("quizgen-home")
     monkeypatch.setenv("QUIZGEN_HOME", str(home))
+    monkeypatch.setenv("QUIZGEN_SERVER", "0")  # tests grade in their own process; tests/test_server.py turns it on
     return home
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -23,32 +23,31 @@ def submit(file: Path, question_id: int | None, as_json: bool, device: str, seed
     """Grade FILE against the question's hidden tests. Example: quiz submit moe.py
 
     Exit status: 0 every test passed, 1 some failed, 2 the file or the arguments are unusable.
+    A grading server keeps torch and the sandbox warm for the next submit (it stops after 10 idle
+    minutes; QUIZGEN_SERVER=0 grades in this process instead).
     """
-    from quizgen.grading.runner import check_file, grade_checked, grading_launcher
+    from quizgen.grading import server
 
-    bank = load_bank_or_fail()
-    try:
-        checked = check_file(file, bank, question_id)
-    except UnusableSubmission as exc:
-        raise UnusableInput(str(exc)) from None
+    if device == "cpu" and server.enabled():
+        import shutil
+
+        reply = server.request({"path": str(file), "cwd": str(Path.cwd()), "question": question_id,
+                                "json": as_json, "seed": seed, "verbose": verbose,
+                                "width": shutil.get_terminal_size().columns, "color": sys.stdout.isatty()})
+        if reply is not None:
+            sys.stderr.write(reply.get("stderr", ""))
+            sys.stdout.write(reply.get("stdout", ""))
+            sys.exit(int(reply.get("exit_code", 2)))
     if device == "cuda":
         _require_cuda()
-    if not as_json:
-        click.echo(f"Grading {file} as question {checked.question.id} ({checked.question.slug})…", err=True)
-    with grading_launcher([file.resolve().parent]) as launcher:
-        try:
-            report = grade_checked(checked, launcher, device=device, seed=seed)
-        except UnusableSubmission as exc:
-            raise UnusableInput(str(exc)) from None
-    if report.gradable and not report.nothing_implemented:
-        open_store_or_fail().record_attempt(report)
-    if as_json:
-        click.echo(json.dumps(report.to_gradescope(), indent=2))
-    else:
-        from quizgen.grading.terminal import render_report
+    from quizgen.grading.submit import submit_file
 
-        render_report(console_out(), report, verbose=verbose)
-    sys.exit(0 if report.all_passed else 1 if report.gradable else 2)
+    try:
+        code = submit_file(file, question_id, console_out(), lambda line: click.echo(line, err=True),
+                           device=device, seed=seed, as_json=as_json, verbose=verbose)
+    except UnusableSubmission as exc:
+        raise UnusableInput(str(exc)) from None
+    sys.exit(code)
 
 
 @cli.command()
@@ -141,29 +140,72 @@ def validate(question_ids: tuple[int, ...], device: str, seed: int | None, seed_
               help="Write FILE.results.json (Gradescope's schema) per submission and summary.csv here.")
 @click.option("--allow-degraded", is_flag=True,
               help="Grade even where the strong sandbox walls are missing (see the isolation line).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Grade on this dask.distributed cluster (e.g. tcp://10.0.0.5:8786); its workers need quizgen.")
+@click.option("--workers", type=click.IntRange(1, 512), help="Grade on a local dask cluster of this many processes.")
 def grade_batch(folder: Path, question_id: int, device: str, seed: int | None, out_dir: Path | None,
-                allow_degraded: bool) -> None:
+                allow_degraded: bool, scheduler: str | None, workers: int | None) -> None:
     """Grade every .py file in FOLDER (instructors). Example: quiz grade-batch submissions/ --question 52 --out grades/
 
-    Untrusted files run sandboxed; the grades do not go into your own progress database.
+    Untrusted files run sandboxed; the grades do not go into your own progress database. With
+    --scheduler or --workers the class is fanned out over a dask cluster (pip install 'quizgen[cluster]').
     """
-    from quizgen.grading.batch import DegradedIsolation, grade_folder, summary_row, write_summary
+    import contextlib
+
+    from quizgen.grading.batch import ClassResults, DegradedIsolation, collect, grade_folder
     from quizgen.grading.terminal import batch_table
 
     bank = load_bank_or_fail()
     question_or_fail(bank, question_id)
+    if scheduler and workers:
+        raise UnusableInput("--scheduler and --workers do not go together: --scheduler grades on an existing "
+                            "cluster, --workers starts one on this machine")
     if device == "cuda":
         _require_cuda()
-    if out_dir:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    rows = []
+    entries = collect(folder, bank, question_id)
+    results = ClassResults(out_dir)
+    options = {"device": device, "seed": seed, "allow_degraded": allow_degraded}
     try:
-        for report in grade_folder(folder, bank, question_id, device=device, seed=seed, allow_degraded=allow_degraded):
-            rows.append(summary_row(report))
-            if out_dir:
-                (out_dir / f"{report.file}.results.json").write_text(json.dumps(report.to_gradescope(), indent=2))
-                write_summary(rows, out_dir / "summary.csv")  # after every file: a crash keeps what was graded
+        with contextlib.ExitStack() as stack:
+            if scheduler or workers:
+                from quizgen.grading.cluster import ClusterUnavailable, cluster_client, grade_on_cluster
+
+                try:
+                    client = stack.enter_context(cluster_client(scheduler, workers))
+                except ClusterUnavailable as exc:
+                    raise UnusableInput(str(exc)) from None
+                where = f"the dask cluster at {scheduler}" if scheduler else f"{workers} local dask workers"
+                reports = grade_on_cluster(client, folder, entries, question_id, **options)
+            else:
+                where = "this machine"
+                reports = grade_folder(folder, bank, question_id, entries=entries, **options)
+            with _batch_progress(len(entries), where) as advance:
+                for report in reports:
+                    results.add(report)
+                    advance(report.file)
     except DegradedIsolation as exc:
         raise UnusableInput(str(exc)) from None
-    console_out().print(batch_table(rows, f"question {question_id}: {folder}"))
-    click.echo(f"{len(rows)} files graded" + (f"; results in {out_dir}" if out_dir else ""))
+    console_out().print(batch_table(results.rows, f"question {question_id}: {folder}"))
+    click.echo(f"{len(results.rows)} files graded" + (f"; results in {out_dir}" if out_dir else ""))
+
+
+@contextmanager
+def _batch_progress(total: int, where: str):
+    """A progress bar on stderr; yields advance(file_name), called once per graded file."""
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from quizgen.ui import console
+
+    columns = (TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
+    # No refresh thread: the local path forks its gradings from this process.
+    with Progress(*columns, console=console(stderr=True), transient=True, auto_refresh=False) as progress:
+        task = progress.add_task(f"grading on {escape(where)}", total=total)
+        progress.refresh()
+
+        def advance(name: str) -> None:
+            progress.update(task, advance=1, description=f"graded {escape(name)}")
+            progress.refresh()
+
+        yield advance
