@@ -105,7 +105,8 @@ class Report(BaseModel):
         """Gradescope's results.json: hidden tests show their name and message, never their code."""
         summary = f"Isolation: {self.isolation}. Device: {self.device}. Seed: {self.seed}."
         extra = {"question": self.question_id, "isolation": self.isolation, "isolation_mode": self.isolation_mode,
-                 "device": self.device, "seed": self.seed, "sha256": self.file_sha256}
+                 "device": self.device, "seed": self.seed, "sha256": self.file_sha256,
+                 "test_seconds": round(sum(t.seconds for t in self.tests), 4)}
         if not self.gradable:
             return {"score": 0.0, "max_score": 100.0, "execution_time": round(self.seconds, 3),
                     "output": f"{self.message}\n{summary}", "tests": [], "extra_data": extra | {"gradable": False}}
