@@ -8,14 +8,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from quizgen.bank.loader import load_bank, load_question
+    from quizgen.bank.loader import load_bank, load_bank_for, load_question
     from quizgen.bank.models import Bank, Question
 
-__all__ = ["Bank", "Question", "load_bank", "load_question"]
+__all__ = ["Bank", "Question", "load_bank", "load_bank_for", "load_question"]
 
 
 def __getattr__(name: str):
-    if name in ("load_bank", "load_question"):
+    if name in ("load_bank", "load_bank_for", "load_question"):
         from quizgen.bank import loader
 
         return getattr(loader, name)

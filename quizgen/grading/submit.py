@@ -7,6 +7,7 @@ file is unusable.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -26,18 +27,20 @@ def submit_file(path: Path, question_id: int | None, out: Console, say: Callable
                 as_json: bool = False, verbose: bool = False) -> int:
     """Grade ``path``; raises ``UnusableSubmission`` (file:line) when it cannot be graded. ``say``
     gets the progress line; ``out`` the report. Returns the exit status."""
-    from quizgen.bank import load_bank
-    from quizgen.grading.runner import check_file, grade_checked, grading_launcher
+    from quizgen.bank import load_bank_for
+    from quizgen.grading.runner import grade_checked, grading_launcher
+    from quizgen.grading.static import check_source, header_question, read_source
     from quizgen.grading.terminal import render_report
     from quizgen.store import open_store
 
-    checked = check_file(path, load_bank(), question_id)
-    if not as_json:
-        say(f"Grading {path} as question {checked.question.id} ({checked.question.slug})…")
-    if launcher is None:
-        with grading_launcher([path.resolve().parent]) as own:
-            report = grade_checked(checked, own, device=device, seed=seed)
-    else:
+    source = read_source(path)
+    with contextlib.ExitStack() as stack:
+        if launcher is None:  # started first: it imports torch while this process checks the file
+            launcher = stack.enter_context(grading_launcher([path.resolve().parent]))
+        bank = load_bank_for(question_id if question_id is not None else header_question(source))
+        checked = check_source(source, path.name, bank, question_id)
+        if not as_json:
+            say(f"Grading {path} as question {checked.question.id} ({checked.question.slug})…")
         report = grade_checked(checked, launcher, device=device, seed=seed)
     if report.gradable and not report.nothing_implemented:
         store = open_store()

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from quizgen.bank.models import Question
+from quizgen.bank.models import Bank, Question
 from quizgen.errors import UnusableSubmission
 from quizgen.grading.report import Report
 from quizgen.grading.runner import Options, grade_many
@@ -66,19 +66,9 @@ class TaskValidation:
         return f"{sum(r.diagnosed for r in self.rewrites)}/{len(self.rewrites) * seeds}" if self.rewrites else "-"
 
 
-class _OneQuestion:
-    """A bank of one question, for the static check of sources that do not carry a header."""
-
-    def __init__(self, question: Question):
-        self.questions = [question]
-
-    def get(self, _question_id: int) -> Question:
-        return self.questions[0]
-
-
 def _sources(task: Task, result: TaskValidation) -> list[tuple[str, object, CheckedSource]]:
     """(role, outcome to update or None, checked source) for every file of the task."""
-    bank = _OneQuestion(task.question)
+    bank = Bank(questions=[task.question])
     files = [("reference", None, task.reference_path.name, task.reference_path.read_text(encoding="utf-8")),
              ("stub", None, task.stub_file, task.stub)]
     for wrong in task.known_wrong:
