@@ -1,21 +1,29 @@
 """The pytest plugin that runs a hidden suite in the trusted grading process.
 
 It provides the suites' fixtures, registers the ``points`` and ``rule`` markers, and builds the
-typed records of ``quizgen.grading.records``: the collected tests first (then, and only then, the
-submission is loaded), one result per test as it finishes, and ``done``.
+typed records of ``quizgen.grading.records``. One session collects the suite once and grades one
+or more files of the same task in turn (``quiz validate`` and a class pay for pytest once per
+batch): for each, the collected tests first (then, and only then, its code is loaded in a fresh
+worker), one result per test as it finishes, and ``done``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
+from dataclasses import dataclass
 
 import pytest
 import torch
 
-from quizgen.grading.client import ContractViolation, SandboxError, Submission, SubmissionFailure, SubmissionRaised
+from _pytest.runner import runtestprotocol
+
+from quizgen.grading.client import (ContractViolation, Launcher, SandboxError, Submission, SubmissionFailure,
+                                   SubmissionLoadError, SubmissionRaised)
 from quizgen.grading.diagnose import Diagnoser
-from quizgen.grading.records import Collected, Done, Finished, PlannedTest, write_record
+from quizgen.grading.records import Collected, Done, Finished, NotGradable, PlannedTest, write_record
 from quizgen.grading.report import Status, TestResult
+from quizgen.wire import WorkerLimits
 
 MAX_MESSAGE_CHARS = 4000
 
@@ -89,17 +97,28 @@ def _status_of(exc: BaseException, when: str) -> tuple[Status, str, str]:
     return Status.GRADER_ERROR, f"{type(exc).__name__}: {exc}", ""
 
 
+@dataclass(frozen=True)
+class FileToGrade:
+    """One file of a grading session, with how it is graded."""
+
+    source: str
+    display_name: str
+    seed: int
+    limits: WorkerLimits
+    stop_at_first_failure: bool = False
+    diagnose: bool = True
+
+
 class GradingPlugin:
-    def __init__(self, submission: Submission, reference, out_fd: int, base_seed: int, device: str,
-                 functions: list[str], diagnoser: Diagnoser | None = None):
+    def __init__(self, files: list[FileToGrade], launcher: Launcher, reference, out_fd: int, device: str,
+                 functions: list[str], forbid_ops: list[str], diagnoser: Diagnoser | None = None):
         # Underscored: the fixtures below take the plain names, and pytest reads them off this object.
-        self._submission, self._reference, self._device = submission, reference, device
-        self._out, self._functions = out_fd, functions
-        self.base_seed = base_seed
+        self._files, self._launcher, self._reference, self._device = files, launcher, reference, device
+        self._out, self._functions, self._forbid_ops, self._diagnoser = out_fd, functions, forbid_ops, diagnoser
+        self._submission: Submission | None = None
+        self._seed = 0
         self._planned: dict[str, PlannedTest] = {}
         self._outcomes: dict[str, tuple[Status, str, str]] = {}
-        self.load_error: BaseException | None = None
-        self._diagnoser = diagnoser
 
     # -- fixtures -----------------------------------------------------------------------------
     @pytest.fixture
@@ -116,7 +135,7 @@ class GradingPlugin:
 
     @pytest.fixture
     def rng(self, request) -> torch.Generator:
-        return torch.Generator().manual_seed(seed_for(self.base_seed, request.node.nodeid))
+        return torch.Generator().manual_seed(seed_for(self._seed, request.node.nodeid))
 
     # -- collection -----------------------------------------------------------------------------
     def pytest_configure(self, config) -> None:
@@ -137,23 +156,43 @@ class GradingPlugin:
                     function=function_of(item, self._functions), weight=total / len(group),
                     rule=str(rule.args[0]) if rule else "")
 
-    def pytest_collection_finish(self, session) -> None:
-        """The parent learns every test first; only then does submission code run (``load``)."""
-        write_record(self._out, Collected(tests=list(self._planned.values())))
-        try:
-            self._submission.load()
-        except (SubmissionFailure, SandboxError) as exc:
-            self.load_error = exc
-            session.shouldstop = "the submission could not be loaded"
-
     def pytest_collectreport(self, report) -> None:
         if report.failed:
             raise RuntimeError(f"the hidden suite did not collect: {str(report.longrepr)[:MAX_MESSAGE_CHARS]}")
 
-    # -- results --------------------------------------------------------------------------------
-    def pytest_runtest_setup(self, item) -> None:
-        self._submission.called.clear()
-        self._submission.recorded.clear()
+    # -- running --------------------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session) -> bool:
+        for index, file in enumerate(self._files):
+            self._grade(index, file, session.items)
+        return True
+
+    def _grade(self, index: int, file: FileToGrade, items: list) -> None:
+        """One file: its planned tests, then (in a fresh worker) each test, then done."""
+        write_record(self._out, Collected(job=index, tests=[self._planned[i.nodeid] for i in items]))
+        self._seed = file.seed
+        self._submission = Submission(self._launcher, file.source, self._functions, file.limits, file.display_name,
+                                      deadline=time.monotonic() + file.limits.total_seconds, forbid_ops=self._forbid_ops)
+        try:
+            try:
+                self._submission.load()
+            except (SubmissionFailure, SandboxError) as exc:
+                what = ("" if isinstance(exc, SubmissionLoadError) else
+                        "the grading sandbox failed: " if isinstance(exc, SandboxError) else "loading failed: ")
+                write_record(self._out, NotGradable(job=index, message=f"{file.display_name}: {what}{exc}"))
+                return
+            diagnoser = self._diagnoser if file.diagnose and self._device == "cpu" else None
+            for item in items:
+                self._outcomes.pop(item.nodeid, None)
+                self._submission.called.clear()
+                self._submission.recorded.clear()
+                result = self._result(item, runtestprotocol(item, nextitem=None, log=False), diagnoser)
+                write_record(self._out, Finished(job=index, result=result))
+                if file.stop_at_first_failure and not result.passed:
+                    break
+            write_record(self._out, Done(job=index))
+        finally:
+            self._submission.close()
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -162,31 +201,24 @@ class GradingPlugin:
             self._outcomes[item.nodeid] = _status_of(call.excinfo.value, call.when)
         del outcome
 
-    def pytest_runtest_logreport(self, report) -> None:
-        if not (report.when == "call" or (report.when == "setup" and not report.passed)):
-            return
-        planned = self._planned.get(report.nodeid)
-        if planned is None:
-            return
+    def _result(self, item, reports: list, diagnoser: Diagnoser | None) -> TestResult:
+        planned = self._planned[item.nodeid]
+        report = next((r for r in reports if r.when == "call"), None) or next((r for r in reports if not r.passed),
+                                                                               reports[-1])
         if report.passed:
             status, message, raised = Status.PASSED, "", ""
         elif report.skipped:
             status, message, raised = Status.SKIPPED, str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else "", ""
         else:
-            status, message, raised = self._outcomes.get(report.nodeid, (Status.GRADER_ERROR, str(report.longrepr), ""))
-        function = planned.function or (self._submission.called[0] if self._submission.called else "")
+            status, message, raised = self._outcomes.get(item.nodeid, (Status.GRADER_ERROR, str(report.longrepr), ""))
+        called = self._submission.called
+        function = planned.function or (called[0] if called else "")
         diagnosis = ""
-        if status in (Status.FAILED, Status.ERROR) and self._diagnoser is not None and self._device == "cpu":
+        if status in (Status.FAILED, Status.ERROR) and diagnoser is not None:
             try:
-                diagnosis = self._diagnoser.diagnose(self._submission.recorded)
+                diagnosis = diagnoser.diagnose(self._submission.recorded)
             except Exception:  # noqa: BLE001 - naming the mistake is a courtesy; it never costs the grade
                 diagnosis = ""
-        result = TestResult(**planned.model_dump() | {"function": function}, status=status,
-                            message=message[:MAX_MESSAGE_CHARS], raised=raised, diagnosis=diagnosis,
-                            seconds=round(report.duration, 4))
-        write_record(self._out, Finished(result=result))
-
-    def pytest_sessionfinish(self, session, exitstatus) -> None:
-        if self.load_error is None:
-            write_record(self._out, Done())
-
+        return TestResult(**planned.model_dump() | {"function": function}, status=status,
+                          message=message[:MAX_MESSAGE_CHARS], raised=raised, diagnosis=diagnosis,
+                          seconds=round(sum(r.duration for r in reports), 4))

@@ -1,7 +1,8 @@
 """What the trusted grading process tells its parent, one JSON line per record, over an inherited pipe.
 
-First ``collected`` (every test the suite will run, with its weight, sent before any submission
-code runs), then one ``result`` per finished test, or ``not_gradable``; ``done`` closes the run.
+For each file it grades (``job``, in order): first ``collected`` (every test the suite will run,
+with its weight, sent before that file's code runs), then one ``result`` per finished test, then
+``done``; or ``not_gradable``.
 The parent validates every line against these models; anything else is a grader error for that
 one file.
 """
@@ -31,21 +32,25 @@ class PlannedTest(BaseModel):
 
 class Collected(BaseModel):
     type: Literal["collected"] = "collected"
+    job: int = 0
     tests: list[PlannedTest]
 
 
 class Finished(BaseModel):
     type: Literal["result"] = "result"
+    job: int = 0
     result: TestResult
 
 
 class NotGradable(BaseModel):
     type: Literal["not_gradable"] = "not_gradable"
+    job: int = 0
     message: str
 
 
 class Done(BaseModel):
     type: Literal["done"] = "done"
+    job: int = 0
 
 
 Record = Annotated[Union[Collected, Finished, NotGradable, Done], Field(discriminator="type")]

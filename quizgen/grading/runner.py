@@ -1,10 +1,12 @@
-"""Grade a submission: static checks, a sandboxed worker, and the hidden suite in a fresh trusted process.
+"""Grade submissions: static checks, sandboxed workers, and the hidden suite in fresh trusted processes.
 
-Each grading's pytest session runs in its own forked process (pytest warns against running twice
-in one process). It reports over a pipe it inherited, never through a file: first the tests it
-collected, then each result. This parent reads the pipe against an absolute deadline, kills the
-grading process when the deadline passes (its workers die with it, through their lifelines), and
-builds the report from what arrived: a collected test that never reported is "not-run".
+Each pytest session runs in its own forked process (pytest warns against running twice in one
+process) and grades one file, or a batch of files of one question in turn. It reports over a pipe
+it inherited, never through a file: for each file the tests it collected, then each result. This
+parent reads the pipe against each file's own deadline, kills the grading process when one passes
+(its workers die with it, through their lifelines), and builds every report from what arrived: a
+collected test that never reported is "not-run", and files a killed process had not started are
+graded again, each on its own.
 """
 
 from __future__ import annotations
@@ -28,9 +30,8 @@ from functools import cache
 from pathlib import Path
 
 from quizgen.bank.models import Bank, Question
-from quizgen.grading.client import Launcher, SandboxError, Submission, SubmissionLoadError
-from quizgen.grading.records import (Collected, Done, Finished, MalformedRecord, NotGradable, PlannedTest, RecordReader,
-                                     write_record)
+from quizgen.grading.client import Launcher
+from quizgen.grading.records import (Collected, Done, Finished, MalformedRecord, NotGradable, PlannedTest, RecordReader)
 from quizgen.grading.report import Report, Status, TestResult
 from quizgen.grading.static import CheckedSource, check_source, read_source
 from quizgen.grading.task import Task
@@ -81,9 +82,25 @@ def _protect_trusted_process(device: str) -> None:
             resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
 
-def _run_suite_in_child(checked: CheckedSource, launcher: Launcher, limits: WorkerLimits, out_fd: int, seed: int,
-                        deadline: float, stop_at_first_failure: bool, diagnose: bool) -> None:
-    """Body of the forked trusted process. Never returns."""
+@dataclass(frozen=True)
+class Options:
+    """How one file is graded, beyond the file itself."""
+
+    device: str = "cpu"
+    seed: int | None = None
+    limits: WorkerLimits | None = None
+    stop_at_first_failure: bool = False  # enough to know a known-wrong file is rejected; not a grade
+    diagnose: bool = True  # name the known mistake a failure looks like
+
+
+@dataclass(frozen=True)
+class Job:
+    checked: CheckedSource
+    options: Options = Options()
+
+
+def _run_session_in_child(jobs: list[Job], seeds: list[int], launcher: Launcher, out_fd: int) -> None:
+    """Body of the forked trusted process: one pytest session grades every job in turn. Never returns."""
     code = 0
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -91,7 +108,8 @@ def _run_suite_in_child(checked: CheckedSource, launcher: Launcher, limits: Work
             os.dup2(devnull, 1)
             os.dup2(devnull, 2)
             sys.stdout = sys.stderr = open(os.devnull, "w")  # also when an outer pytest captured them
-        _protect_trusted_process(limits.device)
+        device = jobs[0].options.device
+        _protect_trusted_process(device)
         import torch
 
         torch.set_num_threads(1)  # gradings run side by side; thread pools would only contend
@@ -99,50 +117,60 @@ def _run_suite_in_child(checked: CheckedSource, launcher: Launcher, limits: Work
         import pytest
 
         from quizgen.grading.diagnose import Diagnoser
-        from quizgen.grading.plugin import GradingPlugin
+        from quizgen.grading.plugin import FileToGrade, GradingPlugin
 
-        question = checked.question
+        question = jobs[0].checked.question
         task = Task.of(question)
-        submission = Submission(launcher, checked.source, question.coding.functions, limits, checked.display_name,
-                                deadline=deadline, forbid_ops=question.coding.forbidden_ops)
+        files = [FileToGrade(j.checked.source, j.checked.display_name, seed, _limits_of(j),
+                             j.options.stop_at_first_failure, j.options.diagnose) for j, seed in zip(jobs, seeds)]
         reference = task.load_reference()
-        plugin = GradingPlugin(submission, reference, out_fd, seed, limits.device, question.coding.functions,
-                               Diagnoser(task, reference) if diagnose else None)
-        try:
-            pytest.main([str(task.suite_path), "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-                         "--rootdir", str(task.folder), "-o", "python_files=test_*.py", "--noconftest",
-                         "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:faulthandler",
-                         "-W", "ignore", "--tb=no", "--capture=no", *_UNUSED_PLUGINS,
-                         *(["-x"] if stop_at_first_failure else [])], plugins=[plugin])
-        finally:
-            submission.close()
-        if plugin.load_error is not None:
-            error = plugin.load_error
-            what = ("" if isinstance(error, SubmissionLoadError) else
-                    "the grading sandbox failed: " if isinstance(error, SandboxError) else "loading failed: ")
-            write_record(out_fd, NotGradable(message=f"{checked.display_name}: {what}{error}"))
+        plugin = GradingPlugin(files, launcher, reference, out_fd, device, question.coding.functions,
+                               question.coding.forbidden_ops, Diagnoser(task, reference))
+        pytest.main([str(task.suite_path), "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+                     "--rootdir", str(task.folder), "-o", "python_files=test_*.py", "--noconftest",
+                     "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:faulthandler",
+                     "-W", "ignore", "--tb=no", "--capture=no", *_UNUSED_PLUGINS], plugins=[plugin])
     except BaseException:  # noqa: BLE001 - the parent reports what arrived before this
         code = 1
     finally:
         os._exit(code)
 
 
-@dataclass
-class PendingGrade:
-    """A grading running in its own trusted process; ``wait()`` gives its report."""
+def _limits_of(job: Job) -> WorkerLimits:
+    return job.options.limits or worker_limits(job.checked.question, job.options.device)
 
-    pid: int
-    fd: int
-    base: Report
-    start: float
-    deadline: float
-    reader: RecordReader = field(default_factory=RecordReader)
+
+@dataclass
+class _Progress:
+    """What has arrived for one job of a session."""
+
     planned: list[PlannedTest] | None = None
     results: dict[str, TestResult] = field(default_factory=dict)
     not_gradable: str | None = None
+    complete: bool = False  # its done or not_gradable record arrived
+    started: float | None = None  # when its collected record arrived
+
+
+@dataclass
+class Session:
+    """A trusted grading process that grades ``jobs`` in turn; the parent reads its pipe."""
+
+    pid: int
+    fd: int
+    jobs: list[Job]
+    bases: list[Report]
+    start: float
+    reader: RecordReader = field(default_factory=RecordReader)
+    progress: list[_Progress] = field(default_factory=list)
     error: str | None = None
     finished: bool = False  # the pipe is closed (or given up on)
     killed: bool = False
+
+    def __post_init__(self) -> None:
+        self.progress = [_Progress() for _ in self.jobs]
+
+    def _budget(self, index: int) -> float:
+        return _limits_of(self.jobs[index]).total_seconds + DEADLINE_SLACK_S
 
     def pump(self) -> None:
         """Read what the grading process has written; call when the pipe is readable."""
@@ -162,23 +190,40 @@ class PendingGrade:
             self.kill()
             return
         for record in records:
-            if isinstance(record, Collected) and self.planned is None:
-                self.planned = record.tests
-            elif isinstance(record, Finished) and self.planned is not None:
-                known = {p.id for p in self.planned}
-                if record.result.id in known and record.result.id not in self.results:
-                    self.results[record.result.id] = record.result
+            if not 0 <= record.job < len(self.jobs):
+                self.error = f"a record for an unknown file ({record.job})"
+                self.kill()
+                return
+            progress = self.progress[record.job]
+            if isinstance(record, Collected) and progress.planned is None:
+                progress.planned, progress.started = record.tests, time.monotonic()
+            elif isinstance(record, Finished) and progress.planned is not None and not progress.complete:
+                if record.result.id in {p.id for p in progress.planned}:
+                    progress.results.setdefault(record.result.id, record.result)
             elif isinstance(record, NotGradable):
-                self.not_gradable = record.message
+                progress.not_gradable, progress.complete = record.message, True
             elif isinstance(record, Done):
-                pass
+                progress.complete = True
             else:
                 self.error = f"an out-of-order record ({record.type})"
                 self.kill()
                 return
 
+    def current(self) -> int | None:
+        """The job being graded now (the first that is not complete)."""
+        return next((i for i, p in enumerate(self.progress) if not p.complete), None)
+
     def check_deadline(self) -> None:
-        if not self.finished and time.monotonic() > self.deadline + DEADLINE_SLACK_S:
+        """Each job has its own budget from the moment it started (the session's start for the first)."""
+        if self.finished:
+            return
+        index = self.current()
+        if index is None:
+            return
+        began = self.progress[index].started or (self.start if index == 0 else None)
+        if began is None:  # between two jobs: the previous one's end starts the clock
+            began = max(p.started or self.start for p in self.progress[:index])
+        if time.monotonic() > began + self._budget(index):
             self.killed = True
             self.kill()
 
@@ -193,40 +238,41 @@ class PendingGrade:
             os.close(self.fd)
             os.waitpid(self.pid, 0)
 
-    def wait(self) -> Report:
-        wait_for([self])
-        return self.report()
+    def started(self, index: int) -> bool:
+        return self.progress[index].planned is not None or self.progress[index].not_gradable is not None
 
-    def report(self) -> Report:
-        seconds = time.monotonic() - self.start
-        if self.error:
-            return self.base.model_copy(update={"gradable": False, "seconds": seconds,
-                                                "message": f"grader error: {self.error}; the file was not graded"})
-        if self.not_gradable:
-            return self.base.model_copy(update={"gradable": False, "message": self.not_gradable, "seconds": seconds})
-        if self.planned is None:
-            return self.base.model_copy(update={"gradable": False, "seconds": seconds,
-                                                "message": "grader error: the hidden suite reported no tests"})
-        why = ("not run: the grading stopped at its overall time limit" if self.killed
-               else "not run: the grading process ended before this test")
-        tests = [self.results.get(p.id) or TestResult(**p.model_dump(), status=Status.NOT_RUN, message=why)
-                 for p in self.planned]
-        message = "the grading stopped at its overall time limit" if self.killed else ""
-        return self.base.model_copy(update={"tests": tests, "message": message, "seconds": seconds})
+    def report(self, index: int) -> Report:
+        base, progress = self.bases[index], self.progress[index]
+        seconds = time.monotonic() - (progress.started or self.start)
+        if self.error and not progress.complete:
+            return base.model_copy(update={"gradable": False, "seconds": seconds,
+                                           "message": f"grader error: {self.error}; the file was not graded"})
+        if progress.not_gradable:
+            return base.model_copy(update={"gradable": False, "message": progress.not_gradable, "seconds": seconds})
+        if progress.planned is None:
+            return base.model_copy(update={"gradable": False, "seconds": seconds,
+                                           "message": "grader error: the hidden suite reported no tests"})
+        if progress.complete:  # a known-wrong file stops at its first failure
+            why = "not run: grading stopped at the first failure"
+        elif self.killed:
+            why = "not run: the grading stopped at its overall time limit"
+        else:
+            why = "not run: the grading process ended before this test"
+        tests = [progress.results.get(p.id) or TestResult(**p.model_dump(), status=Status.NOT_RUN, message=why)
+                 for p in progress.planned]
+        message = "the grading stopped at its overall time limit" if self.killed and not progress.complete else ""
+        return base.model_copy(update={"tests": tests, "message": message, "seconds": seconds})
 
 
-def wait_for(pending: list[PendingGrade], until_first: bool = False) -> None:
-    """Read every grading's pipe until all are finished (or, with ``until_first``, the first one)."""
-    while any(not p.finished for p in pending):
-        if until_first and pending[0].finished:
-            return
-        live = [p for p in pending if not p.finished]
-        timeout = max(0.0, min(p.deadline + DEADLINE_SLACK_S for p in live) - time.monotonic()) + 0.05
-        readable, _, _ = select.select([p.fd for p in live], [], [], min(timeout, 1.0))
-        for p in live:
-            if p.fd in readable:
-                p.pump()
-            p.check_deadline()
+def _wait(sessions: list[Session], until) -> None:
+    """Read every session's pipe until ``until()`` holds or all are finished."""
+    while not until() and any(not s.finished for s in sessions):
+        live = [s for s in sessions if not s.finished]
+        readable, _, _ = select.select([s.fd for s in live], [], [], 0.25)
+        for s in live:
+            if s.fd in readable:
+                s.pump()
+            s.check_deadline()
 
 
 @cache
@@ -245,33 +291,43 @@ def _preload_for_children() -> None:
     import quizgen.grading.suite  # noqa: F401
 
 
-def start_grading(checked: CheckedSource, launcher: Launcher, *, device: str = "cpu", seed: int | None = None,
-                  limits: WorkerLimits | None = None, stop_at_first_failure: bool = False,
-                  diagnose: bool = True) -> PendingGrade:
-    """Fork the trusted process that grades ``checked``; several may run at once on one launcher.
-
-    ``stop_at_first_failure`` ends the suite at the first test that does not pass: enough to know
-    that a known-wrong file is rejected, not a grade to show anyone.
-    """
+def start_session(jobs: list[Job], launcher: Launcher) -> Session:
+    """Fork the trusted process that grades ``jobs`` (all of one question) in turn."""
     _preload_for_children()
-    question = checked.question
-    seed = secrets.randbits(31) if seed is None else seed
-    limits = limits or worker_limits(question, device)
     isolation = launcher.isolation
-    start = time.monotonic()
-    deadline = start + limits.total_seconds  # one budget for the whole grading, worker starts included
-    base = Report(question_id=question.id, file=checked.display_name, device=device, seed=seed,
-                  file_sha256=hashlib.sha256(checked.source.encode()).hexdigest(),
-                  isolation=isolation.describe(), isolation_mode=isolation.mode)
+    seeds = [j.options.seed if j.options.seed is not None else secrets.randbits(31) for j in jobs]
+    bases = [Report(question_id=j.checked.question.id, file=j.checked.display_name, device=j.options.device, seed=seed,
+                    file_sha256=hashlib.sha256(j.checked.source.encode()).hexdigest(),
+                    isolation=isolation.describe(), isolation_mode=isolation.mode) for j, seed in zip(jobs, seeds)]
     read_end, write_end = os.pipe()
     gc.freeze()  # the child's collections then skip the parent's (torch-sized) heap
     pid = os.fork()
     if pid == 0:
         os.close(read_end)
-        _run_suite_in_child(checked, launcher, limits, write_end, seed, deadline, stop_at_first_failure, diagnose)
+        _run_session_in_child(jobs, seeds, launcher, write_end)
     os.close(write_end)
     os.set_blocking(read_end, False)
-    return PendingGrade(pid, read_end, base, start, deadline)
+    return Session(pid, read_end, jobs, bases, time.monotonic())
+
+
+@dataclass
+class PendingGrade:
+    """One file being graded in its own trusted process; ``wait()`` gives its report."""
+
+    session: Session
+
+    @property
+    def pid(self) -> int:
+        return self.session.pid
+
+    def wait(self) -> Report:
+        _wait([self.session], lambda: self.session.progress[0].complete)
+        return self.session.report(0)
+
+
+def start_grading(checked: CheckedSource, launcher: Launcher, **options) -> PendingGrade:
+    """Start grading one file (``options``: the fields of ``Options``) without waiting for it."""
+    return PendingGrade(start_session([Job(checked, Options(**options))], launcher))
 
 
 def grade_checked(checked: CheckedSource, launcher: Launcher, *, device: str = "cpu", seed: int | None = None,
@@ -280,30 +336,56 @@ def grade_checked(checked: CheckedSource, launcher: Launcher, *, device: str = "
     return start_grading(checked, launcher, device=device, seed=seed, limits=limits).wait()
 
 
-@dataclass(frozen=True)
-class Options:
-    """How one file is graded, beyond the file itself."""
-
-    device: str = "cpu"
-    seed: int | None = None
-    limits: WorkerLimits | None = None
-    stop_at_first_failure: bool = False  # enough to know a known-wrong file is rejected; not a grade
-    diagnose: bool = True  # name the known mistake a failure looks like
-
-
-def grade_many(jobs: list[CheckedSource], launcher: Launcher, *, parallel: int = 2,
+def grade_many(jobs: list[CheckedSource], launcher: Launcher, *, parallel: int = 2, batch: int = 1,
                options: list[Options] | None = None, **common) -> Iterator[Report]:
-    """Grade ``jobs`` with up to ``parallel`` running at once; reports come back in the order given.
-    ``options`` holds one ``Options`` per job; otherwise ``common`` (its fields) applies to all."""
+    """Grade ``jobs`` with up to ``parallel`` trusted processes at once, each grading up to ``batch``
+    consecutive files of one question in turn; reports come back in the order given.
+
+    ``options`` holds one ``Options`` per job; otherwise ``common`` (its fields) applies to all. When a
+    process dies or is stopped partway, the file it was grading keeps what was reported (the rest
+    "not-run"), and the files it had not started are graded again, each in a process of its own.
+    """
     per_job = options or [Options(**common)] * len(jobs)
-    pending: list[PendingGrade] = []
-    queue = list(zip(jobs, per_job))
-    while queue or pending:
-        while queue and len(pending) < parallel:
-            checked, opts = queue.pop(0)
-            pending.append(start_grading(checked, launcher, **vars(opts)))
-        wait_for(pending, until_first=True)
-        yield pending.pop(0).report()
+    queue: list[list[int]] = []
+    for index, (checked, _) in enumerate(zip(jobs, per_job)):
+        if queue and len(queue[-1]) < batch and jobs[queue[-1][0]].question.id == checked.question.id:
+            queue[-1].append(index)
+        else:
+            queue.append([index])
+    running: list[tuple[Session, list[int]]] = []
+    done: dict[int, Report] = {}
+
+    def collect() -> None:
+        for session, indices in list(running):
+            for position, index in enumerate(indices):
+                if index not in done and session.progress[position].complete:
+                    done[index] = session.report(position)
+            if not session.finished:
+                continue
+            running.remove((session, indices))
+            retry = []
+            for position, index in enumerate(indices):
+                if index in done:
+                    continue
+                if session.started(position) or len(indices) == 1:
+                    done[index] = session.report(position)  # what it reported stands; the rest is not-run
+                else:
+                    retry.append(index)
+            queue[:0] = [[index] for index in retry]
+
+    def progressed() -> bool:
+        return any(session.finished or any(i not in done and session.progress[p].complete for p, i in enumerate(ix))
+                   for session, ix in running)
+
+    for next_index in range(len(jobs)):
+        while next_index not in done:
+            while queue and len(running) < parallel:
+                indices = queue.pop(0)
+                session = start_session([Job(jobs[i], per_job[i]) for i in indices], launcher)
+                running.append((session, indices))
+            _wait([s for s, _ in running], progressed)
+            collect()
+        yield done.pop(next_index)
 
 
 def check_file(path: Path, bank: Bank, question_id: int | None) -> CheckedSource:

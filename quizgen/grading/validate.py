@@ -21,6 +21,7 @@ from quizgen.grading.static import CheckedSource, check_source
 from quizgen.grading.task import Task
 
 MIN_KNOWN_WRONG = 5
+BATCH = 12  # files of one task graded by one pytest session in turn
 
 
 @dataclass
@@ -137,7 +138,7 @@ def validate_tasks(questions: list[Question], launcher, *, device: str = "cpu", 
     # A known-wrong file only has to fail once: its suite stops at the first failure.
     options = [Options(device=device, seed=seed, stop_at_first_failure=role in ("wrong", "rewrite"),
                        diagnose=role in ("reference", "rewrite")) for _, role, _, _, seed in plan]
-    reports = grade_many([p[3] for p in plan], launcher, parallel=parallel, options=options)
+    reports = grade_many([p[3] for p in plan], launcher, parallel=parallel, batch=BATCH, options=options)
     last = time.monotonic()
     done = 0
     for (result, role, outcome, _, seed), report in zip(plan, reports):
