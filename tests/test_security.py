@@ -39,6 +39,9 @@ RULE_FOLDERS = {58: "flash_attention", 53: "sparse_attention"}
 LIMITS = WorkerLimits(call_seconds=3.0, total_seconds=12.0, memory_mb=1024)
 DELAYED = {"subprocess_escape.py", "fork_bomb.py", "ctypes_fork.py"}  # would act a few seconds later
 STEALERS = {"read_reference.py", "read_reference_text.py", "import_solutions_package.py", "unmount_covers.py"}
+# Attacks aimed at whoever is graded beside them: a classmate is graded alongside, and must keep full marks.
+NEIGHBOURLY = {"poison_classmates.py", "fill_disk.py", "many_threads.py", "signal_the_grader.py", "forge_results.py",
+               "edit_hook_state.py", "leave_threads.py", "fork_bomb.py", "memory_bomb.py", "write_database.py"}
 RETURN_SLACK_S = 5.0  # beyond the budget: the grading process's own deadline slack and pytest's start-up
 SECRET = f"qz-secret-{secrets.token_hex(8)}"
 SUITE_TEXT = "ROUTING_CASES = [(1, 4, 1)"  # a line of the hidden suite of task 52
@@ -136,8 +139,14 @@ def _assert_says_nothing_hidden(report) -> None:
     assert SECRET not in text, "the grader's environment reached the report"
 
 
+@pytest.fixture(scope="module")
+def suite_size(launcher) -> int:
+    """How many tests the task-52 suite has: every report must cover them all."""
+    return len(grade_checked(_honest(), launcher, seed=1).tests)
+
+
 @pytest.mark.parametrize("attack", ATTACKS)
-def test_attack_is_harmless(attack, launcher, listener, tmp_path, monkeypatch):
+def test_attack_is_harmless(attack, launcher, listener, tmp_path, monkeypatch, suite_size):
     if attack == "signal_the_grader.py" and any("seccomp" in m for m in launcher.isolation.missing):
         pytest.skip("without seccomp, kill(-1) would reach the test runner itself")
     monkeypatch.setenv("QUIZGEN_HOME", str(launcher.home))
@@ -151,15 +160,17 @@ def test_attack_is_harmless(attack, launcher, listener, tmp_path, monkeypatch):
     checked = CheckedSource(_source(MALICIOUS / attack, launcher, marker, port), load_bank().get(52), attack)
 
     start = time.monotonic()
-    report, honest = grade_many([checked, _honest()], launcher, seed=1, limits=LIMITS)
+    jobs = [checked, _honest()] if attack in NEIGHBOURLY else [checked]
+    report, *classmate = grade_many(jobs, launcher, seed=1, limits=LIMITS)
     elapsed = time.monotonic() - start
 
     assert not report.all_passed, f"{attack} passed every test"
     assert report.score < (1 if attack in STEALERS else 100), f"{attack} scored {report.score}"
-    assert honest.all_passed and honest.score == 100, f"{attack} changed a classmate's grade: {honest.failing[:2]}"
+    for honest in classmate:
+        assert honest.all_passed and honest.score == 100, f"{attack} changed a classmate's grade: {honest.failing[:2]}"
     assert elapsed <= LIMITS.total_seconds + RETURN_SLACK_S, f"grading took {elapsed:.1f} s"
     if report.gradable:
-        assert report.max_score == 100 and len(report.tests) == len(honest.tests), "the report lost tests"
+        assert report.max_score == 100 and len(report.tests) == suite_size, "the report lost tests"
     if attack in DELAYED:
         time.sleep(3.5)  # give a delayed escape (a detached `sleep 3; echo`) the time to show itself
     assert not marker.exists(), f"{attack} wrote outside its folder: {marker.read_text()!r}"
