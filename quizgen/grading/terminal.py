@@ -15,8 +15,8 @@ from quizgen.grading.report import RULE_CAP, Report, Status, TestResult
 STATUS_STYLE = {Status.PASSED: ("✓", "green"), Status.FAILED: ("✗", "red"), Status.ERROR: ("!", "red"),
                 Status.TIMEOUT: ("⏱", "red"), Status.OUT_OF_MEMORY: ("M", "red"), Status.NOT_RUN: ("-", "yellow"),
                 Status.SKIPPED: ("-", "yellow"), Status.GRADER_ERROR: ("?", "magenta")}
-MESSAGE_LINES = 8  # per failure; --json has everything
-SHOWN_FAILURES = 6  # distinct failures shown in full; the rest are listed by name
+MESSAGE_LINES = 6  # per failure shown; --json has everything
+FAILURE_LINES = 28  # the failures' share of a report that should fit in about 40 lines
 
 
 def _first_lines(text: str, n: int) -> list[str]:
@@ -31,15 +31,22 @@ def _by_function(report: Report) -> dict[str, list[TestResult]]:
     return groups
 
 
-def _failure_key(t: TestResult) -> tuple:
-    """Failures with the same test and the same first line of message are one problem, shown once."""
-    return (t.name, t.status, (t.message.strip().splitlines() or [""])[0][:80])
+def _by_test(tests: list[TestResult]) -> dict[str, list[TestResult]]:
+    groups: dict[str, list[TestResult]] = defaultdict(list)
+    for t in tests:
+        groups[t.name].append(t)
+    return groups
+
+
+def _common_diagnosis(tests: list[TestResult]) -> str:
+    named = [t.diagnosis for t in tests if t.diagnosis]
+    return max(set(named), key=named.count) if named else ""
 
 
 def render_report(out: Console, report: Report, verbose: bool = False) -> None:
     if not report.gradable:
         out.print(f"[bold red]Not gradable[/bold red]: {escape(report.message)}")
-        out.print(f"[dim]isolation: {escape(report.isolation)}[/dim]")
+        out.print(f"[dim]isolation: {escape(_isolation_line(report, verbose))}[/dim]")
         return
     if report.nothing_implemented:
         functions = ", ".join(f"{f}()" for f in _by_function(report))
@@ -51,45 +58,71 @@ def render_report(out: Console, report: Report, verbose: bool = False) -> None:
                   f"is capped at {RULE_CAP:g}.")
     for function, tests in _by_function(report).items():
         passed = sum(t.passed for t in tests)
-        points = sum(t.score for t in tests)
-        weight = sum(t.weight for t in tests)
         icon, style = ("✓", "green") if passed == len(tests) else ("✗", "red")
-        out.print(f"[{style}]{icon}[/{style}] {escape(function):<28} {passed:>3}/{len(tests):<3} tests  "
-                  f"{points:5.1f}/{weight:<5.1f} points")
-    shown = report.tests if verbose else report.failing
-    seen: dict[tuple, int] = {}
-    hidden_repeats = 0
-    printed = 0
-    for t in shown:
-        key = _failure_key(t)
-        if not t.passed and key in seen and not verbose:
-            seen[key] += 1
-            hidden_repeats += 1
-            continue
-        seen[key] = 1
-        icon, style = STATUS_STYLE.get(t.status, ("?", "white"))
-        if not verbose and printed >= SHOWN_FAILURES:
-            hidden_repeats += 1
-            continue
-        printed += 1
-        out.print(f"\n[{style}]{icon} {t.status}[/{style}] {escape(t.title)}  [dim]{t.score:.1f}/{t.weight:.1f}[/dim]")
-        if not t.passed:
-            for line in _first_lines(t.message, MESSAGE_LINES):
-                out.print(f"    {escape(line)}")
-            if t.diagnosis:
-                out.print(f"    [bold]Looks like:[/bold] {escape(t.diagnosis)}")
-    if hidden_repeats:
-        out.print(f"\n[dim]… and {hidden_repeats} more failing case(s) like those above (-v lists every test, "
-                  "--json has all messages).[/dim]")
+        looks = _common_diagnosis(tests)
+        out.print(f"[{style}]{icon}[/{style}] {escape(function):<26} {passed:>3}/{len(tests):<3} tests "
+                  f"{sum(t.score for t in tests):5.1f}/{sum(t.weight for t in tests):<5.1f} points"
+                  + (f"  [bold]looks like:[/bold] {escape(looks)}" if looks else ""))
+    if verbose:
+        _every_test(out, report)
+    else:
+        _failures(out, report)
     passed = sum(t.passed for t in report.tests)
     colour = "green" if report.all_passed else "yellow" if report.score else "red"
     out.print(f"\n[bold {colour}]Score {report.score:.1f} / {report.max_score:.0f}[/bold {colour}]  "
               f"({passed}/{len(report.tests)} tests passed, {report.seconds:.1f} s, device {report.device})")
     if not report.all_passed:
-        out.print(f"[dim]Random cases came from seed {report.seed}: add --seed {report.seed} to replay them.[/dim]")
+        out.print(f"[dim]Random cases came from seed {report.seed}: add --seed {report.seed} to replay them; "
+                  "-v lists every test.[/dim]")
     if report.message:
         out.print(f"[yellow]{escape(report.message)}[/yellow]")
-    out.print(f"[dim]isolation: {escape(report.isolation)}[/dim]")
+    out.print(f"[dim]isolation: {escape(_isolation_line(report, verbose))}[/dim]")
+
+
+def _isolation_line(report: Report, verbose: bool) -> str:
+    """Strong with every wall standing is said in a word (-v and --json list the walls); anything
+    less is said in full."""
+    if report.isolation_mode == "strong" and "missing:" not in report.isolation and not verbose:
+        return "strong (every wall stands; -v lists them)"
+    return report.isolation
+
+
+def _height(out: Console, text: str) -> int:
+    return max(1, -(-len(text) // max(out.width, 20)))
+
+
+def _failure(out: Console, t: TestResult, others: int = 0) -> int:
+    """One failing test (its first failing case, with its inputs and message); returns the lines used."""
+    icon, style = STATUS_STYLE.get(t.status, ("?", "white"))
+    more = f" [dim](and {others} more failing case{'s' if others > 1 else ''})[/dim]" if others else ""
+    out.print(f"\n[{style}]{icon} {t.status}[/{style}] {escape(t.title)}  [dim]{t.score:.1f}/{t.weight:.1f}[/dim]{more}")
+    lines = _first_lines(t.message, MESSAGE_LINES)
+    for line in lines:
+        out.print(f"    {escape(line)}")
+    if t.diagnosis:
+        out.print(f"    [bold]Looks like:[/bold] {escape(t.diagnosis)}")
+    return 2 + sum(_height(out, "    " + line) for line in lines) + bool(t.diagnosis)
+
+
+def _failures(out: Console, report: Report) -> None:
+    """Each failing test once (a test's many failing cases are usually one mistake), as many as fit."""
+    groups = list(_by_test(report.failing).items())
+    used = 0
+    for shown, (name, cases) in enumerate(groups):
+        if used and used + 6 + MESSAGE_LINES > FAILURE_LINES:
+            rest = [n for n, _ in groups[shown:]]
+            out.print(f"\n[dim]… and {len(rest)} more failing test{'s' if len(rest) > 1 else ''}: "
+                      f"{escape(', '.join(rest))} (-v shows them, --json has every message)[/dim]")
+            return
+        used += _failure(out, cases[0], len(cases) - 1)
+
+
+def _every_test(out: Console, report: Report) -> None:
+    for t in report.tests:
+        if t.passed:
+            out.print(f"[green]✓[/green] {escape(t.title)}  [dim]{t.score:.1f}/{t.weight:.1f}[/dim]")
+        else:
+            _failure(out, t)
 
 
 def batch_table(rows: list[dict], title: str) -> Table:
