@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from quizgen.bank import load_bank
-from quizgen.grading.harnesses import checkpoint as harness
 from quizgen.grading.task import Task
-from quizgen.grading.trace import CallTracer
+from quizgen.sandbox.harnesses import checkpoint as harness
+from quizgen.sandbox.tracer import CallTracer
+from quizgen.wire import decode_value, encode_value
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +130,11 @@ def test_optimal_num_segments_minimizes_the_n_over_k_plus_k_model(ref):
         best = min(n / j + j for j in range(1, n + 1))
         assert n / k + k == pytest.approx(best, abs=1e-12), n
         assert ref.stored_activations_model(n, k) <= 2 * n ** 0.5 + 2
+
+
+def test_the_layer_description_crosses_the_wire():
+    # The hidden suite sends the layers as data ({"kind": "linear", ...}); the worker must be able to decode
+    # them, or every checkpointed_forward test of task 57 dies with the worker.
+    description = _description(3, p=0.3)
+    decoded = decode_value(encode_value({"args": [torch.zeros(2, 6), description, 2], "kwargs": {}}))
+    assert [layer["kind"] for layer in decoded["args"][1]] == [layer["kind"] for layer in description]

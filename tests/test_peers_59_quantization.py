@@ -117,3 +117,19 @@ def test_bad_arguments_raise_value_error(ref):
         ref.quantize(torch.zeros(3), 0.0, 0, 0, 255)
     with pytest.raises(ValueError, match="scale"):
         ref.dequantize(torch.zeros(3, dtype=torch.int64), -1.0, 0)
+
+
+@pytest.mark.parametrize("qmin,qmax", [(0, 255), (0, 15)])
+def test_symmetric_qparams_of_an_unsigned_range_keep_the_observer_scale_but_zero_point_0(ref, qmin, qmax):
+    # torch's quint8 symmetric observer with a custom range has the same scale but zero point (qmin + qmax) // 2
+    # (128 with its default range); the contract fixes the zero point at 0 for every range.
+    for x_min, x_max in _ranges(2, 100):
+        scale, zero_point = _observer_qparams(x_min, x_max, torch.quint8, torch.per_tensor_symmetric, qmin, qmax)
+        assert zero_point == (qmin + qmax) // 2
+        assert ref.symmetric_qparams(x_min, x_max, qmin, qmax) == (scale, 0), (x_min, x_max)
+
+
+def test_default_ranges_are_uint8_affine_and_int8_symmetric(ref):
+    for x_min, x_max in _ranges(3, 50):
+        assert ref.affine_qparams(x_min, x_max) == ref.affine_qparams(x_min, x_max, 0, 255)
+        assert ref.symmetric_qparams(x_min, x_max) == ref.symmetric_qparams(x_min, x_max, -128, 127)

@@ -16,8 +16,20 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from quizgen.grading.suite import (FLOAT_DTYPES, assert_close, assert_equal, assert_no_square_intermediate,
-                                   call_within_memory, expect_value_error, points, randn, rule)
+from quizgen.grading.suite import (
+    FLOAT_DTYPES,
+    assert_close,
+    assert_equal,
+    assert_no_square_intermediate,
+    call_within_memory,
+    describe,
+    expect_tuple,
+    expect_value_error,
+    non_contiguous,
+    points,
+    randn,
+    rule,
+)
 
 LOOSE = 4.0  # local attention may sum its window in another order than the reference
 
@@ -34,6 +46,17 @@ def _window_mask(n, window):
 # ----------------------------------------------------------------------------------------------------
 
 MASK_CASES = [(1, 1), (5, 1), (7, 3), (10, 10), (9, 20), (16, 4), (13, 6)]
+
+
+@points(5)
+def test_sliding_window_mask_hand_built(submission):
+    expected = torch.tensor([[1, 0, 0, 0, 0],
+                             [1, 1, 0, 0, 0],
+                             [0, 1, 1, 0, 0],
+                             [0, 0, 1, 1, 0],
+                             [0, 0, 0, 1, 1]], dtype=torch.bool)
+    assert_equal(submission.sliding_window_causal_mask(5, 2), expected, name="sliding_window_causal_mask(5, 2)",
+                 context="(window = 2: each query sees itself and the one key before it)")
 
 
 @points(7)
@@ -57,47 +80,13 @@ def test_sliding_window_mask_pair_counts(submission, n, window):
     assert not bool(mask.triu(1).any()), "the sliding window must be causal: no key j > i (nothing above the diagonal)"
 
 
-@points(5)
-def test_sliding_window_mask_hand_built(submission):
-    expected = torch.tensor([[1, 0, 0, 0, 0],
-                             [1, 1, 0, 0, 0],
-                             [0, 1, 1, 0, 0],
-                             [0, 0, 1, 1, 0],
-                             [0, 0, 0, 1, 1]], dtype=torch.bool)
-    assert_equal(submission.sliding_window_causal_mask(5, 2), expected, name="sliding_window_causal_mask(5, 2)",
-                 context="(window = 2: each query sees itself and the one key before it)")
-
-
 # ----------------------------------------------------------------------------------------------------
 # strided_sparse_masks
 # ----------------------------------------------------------------------------------------------------
 
-@points(7)
-@pytest.mark.parametrize("n,stride", [(1, 1), (6, 1), (10, 3), (16, 4), (7, 9), (11, 2)])
-def test_strided_masks_match_reference(submission, reference, n, stride):
-    local, strided = submission.strided_sparse_masks(n, stride)
-    want_local, want_strided = reference.strided_sparse_masks(n, stride)
-    assert_equal(local, want_local, name=f"local mask (first output) of strided_sparse_masks({n}, {stride})",
-                 context="(local[i, j] = 0 <= i - j < stride)")
-    assert_equal(strided, want_strided, name=f"strided mask (second output) of strided_sparse_masks({n}, {stride})",
-                 context="(strided[i, j] = (i - j) % stride == 0 and j <= i)")
-
-
-@points(6)
-@pytest.mark.parametrize("n,stride", [(12, 3), (9, 4), (5, 1), (8, 8)])
-def test_strided_masks_row_counts_and_causality(submission, n, stride):
-    local, strided = submission.strided_sparse_masks(n, stride)
-    assert_equal(local.sum(dim=1), torch.tensor([min(i + 1, stride) for i in range(n)]),
-                 name=f"keys per row of the local mask (n={n}, stride={stride})", context="(min(i + 1, stride))")
-    assert_equal(strided.sum(dim=1), torch.tensor([i // stride + 1 for i in range(n)]),
-                 name=f"keys per row of the strided mask (n={n}, stride={stride})",
-                 context="(j = i, i - stride, i - 2*stride, ... >= 0: i // stride + 1 keys; none in the future)")
-    assert not bool(strided.triu(1).any()), "the strided mask must be causal: (i - j) % stride == 0 also holds for future keys j > i"
-
-
 @points(5)
 def test_strided_masks_hand_built(submission):
-    local, strided = submission.strided_sparse_masks(6, 2)
+    local, strided = expect_tuple(submission.strided_sparse_masks(6, 2), 2, "strided_sparse_masks", "(local, strided)")
     want_local = torch.tensor([[1, 0, 0, 0, 0, 0],
                                [1, 1, 0, 0, 0, 0],
                                [0, 1, 1, 0, 0, 0],
@@ -115,6 +104,29 @@ def test_strided_masks_hand_built(submission):
                  context="(every stride-th key back from i, i included)")
 
 
+@points(7)
+@pytest.mark.parametrize("n,stride", [(1, 1), (6, 1), (10, 3), (16, 4), (7, 9), (11, 2)])
+def test_strided_masks_match_reference(submission, reference, n, stride):
+    local, strided = expect_tuple(submission.strided_sparse_masks(n, stride), 2, "strided_sparse_masks", "(local, strided)")
+    want_local, want_strided = reference.strided_sparse_masks(n, stride)
+    assert_equal(local, want_local, name=f"local mask (first output) of strided_sparse_masks({n}, {stride})",
+                 context="(local[i, j] = 0 <= i - j < stride)")
+    assert_equal(strided, want_strided, name=f"strided mask (second output) of strided_sparse_masks({n}, {stride})",
+                 context="(strided[i, j] = (i - j) % stride == 0 and j <= i)")
+
+
+@points(6)
+@pytest.mark.parametrize("n,stride", [(12, 3), (9, 4), (5, 1), (8, 8)])
+def test_strided_masks_row_counts_and_causality(submission, n, stride):
+    local, strided = expect_tuple(submission.strided_sparse_masks(n, stride), 2, "strided_sparse_masks", "(local, strided)")
+    assert_equal(local.sum(dim=1), torch.tensor([min(i + 1, stride) for i in range(n)]),
+                 name=f"keys per row of the local mask (n={n}, stride={stride})", context="(min(i + 1, stride))")
+    assert_equal(strided.sum(dim=1), torch.tensor([i // stride + 1 for i in range(n)]),
+                 name=f"keys per row of the strided mask (n={n}, stride={stride})",
+                 context="(j = i, i - stride, i - 2*stride, ... >= 0: i // stride + 1 keys; none in the future)")
+    assert not bool(strided.triu(1).any()), "the strided mask must be causal: (i - j) % stride == 0 also holds for future keys j > i"
+
+
 # ----------------------------------------------------------------------------------------------------
 # local_attention
 # ----------------------------------------------------------------------------------------------------
@@ -129,18 +141,18 @@ ATTN_CASES = [(1, 1, 1, 4, 1), (2, 3, 7, 5, 3), (1, 2, 33, 8, 8), (2, 1, 10, 6, 
               (3, 2, 9, 3, 1), (2, 2, 21, 7, 5)]
 
 
-@points(15)
+@points(12)
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 @pytest.mark.parametrize("B,H,T,D,window", ATTN_CASES)
 def test_local_attention_matches_reference(submission, reference, rng, B, H, T, D, window, dtype):
     q, k, v = _qkv(rng, B, H, T, D, dtype, logit_scale=2.0)
     out = submission.local_attention(q, k, v, window)
     assert_close(out, reference.local_attention(q, k, v, window), name="local_attention output", loose=LOOSE,
-                 context=f"(q, k, v [{B}, {H}, {T}, {D}], window={window}: softmax(q k^T / sqrt(D)) over keys "
-                         "i - window < j <= i only)")
+                 context="for " + describe(q=q, k=k, v=v, window=window)
+                 + " (softmax(q k^T / sqrt(D)) over keys i - window < j <= i only)")
 
 
-@points(8)
+@points(6)
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 @pytest.mark.parametrize("T,window", [(12, 4), (19, 6), (8, 2)])
 def test_local_attention_matches_sdpa_with_window_mask(submission, rng, T, window, dtype):
@@ -148,8 +160,8 @@ def test_local_attention_matches_sdpa_with_window_mask(submission, rng, T, windo
     expected = F.scaled_dot_product_attention(q, k, v, attn_mask=_window_mask(T, window))
     out = submission.local_attention(q, k, v, window)
     assert_close(out, expected, name="local_attention output", loose=LOOSE,
-                 context=f"(compared with F.scaled_dot_product_attention under the boolean window mask, T={T}, "
-                         f"window={window})")
+                 context="for " + describe(q=q, k=k, v=v, window=window)
+                 + " (compared with F.scaled_dot_product_attention under the boolean window mask)")
 
 
 @points(5)
@@ -159,7 +171,8 @@ def test_local_attention_with_window_covering_the_sequence_is_causal_attention(s
     expected = F.scaled_dot_product_attention(q, k, v, is_causal=True)
     out = submission.local_attention(q, k, v, window)
     assert_close(out, expected, name="local_attention output", loose=LOOSE,
-                 context=f"(window={window} >= T=6: plain causal attention, as SDPA(is_causal=True))")
+                 context="for " + describe(q=q, k=k, v=v, window=window)
+                 + " (window >= T = 6: plain causal attention, as SDPA(is_causal=True))")
 
 
 @points(4)
@@ -168,10 +181,11 @@ def test_local_attention_window_1_returns_v(submission, rng, dtype):
     q, k, v = _qkv(rng, 2, 2, 7, 5, dtype, logit_scale=3.0)
     out = submission.local_attention(q, k, v, 1)
     assert_close(out, v, name="local_attention output with window=1",
-                 context="(each query sees only its own key, so its softmax weight is 1 and out == v)")
+                 context="for " + describe(q=q, k=k, v=v, window=1)
+                 + " (each query sees only its own key, so its softmax weight is 1 and out == v)")
 
 
-@points(6)
+@points(5)
 def test_local_attention_matches_a_per_query_loop(submission, rng):
     # Scaled-up logits make the softmax peaked, so a missing 1/sqrt(D) or a wrong window shows clearly.
     B, H, T, D, window = 1, 2, 11, 9, 4
@@ -183,8 +197,34 @@ def test_local_attention_matches_a_per_query_loop(submission, rng):
         expected[:, :, i] = (torch.softmax(scores, dim=-1) @ v[:, :, lo:i + 1])[:, :, 0]
     out = submission.local_attention(q, k, v, window)
     assert_close(out, expected, name="local_attention output", loose=LOOSE,
-                 context="(query i: softmax over keys max(0, i - window + 1)..i of q_i . k_j / sqrt(D), then the "
-                         "weighted sum of those v_j)")
+                 context="for " + describe(q=q, k=k, v=v, window=window)
+                 + " (query i: softmax over keys max(0, i - window + 1)..i of q_i . k_j / sqrt(D), then the "
+                 "weighted sum of those v_j)")
+
+
+NON_CONTIGUOUS_LAYOUTS = ("transposed", "strided last dim", "expanded heads")
+
+
+def _laid_out(t, layout):
+    """``t`` [B, H, T, D] in another memory layout (authoring helper): "transposed" as attention code
+    gets it from x.view(B, T, H, D).transpose(1, 2); "strided last dim" via suite.non_contiguous;
+    "expanded heads": head 0 broadcast over H (stride 0), as a grouped-query K/V is."""
+    if layout == "transposed":
+        return t.transpose(1, 2).contiguous().transpose(1, 2)
+    if layout == "strided last dim":
+        return non_contiguous(t)
+    return t[:, :1].expand(t.shape)
+
+
+@points(6)
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("layout", NON_CONTIGUOUS_LAYOUTS)
+def test_local_attention_non_contiguous_inputs(submission, reference, rng, layout, dtype):
+    q, k, v = (_laid_out(t, layout) for t in _qkv(rng, 2, 3, 10, 4, dtype, logit_scale=2.0))
+    out = submission.local_attention(q, k, v, 3)
+    assert_close(out, reference.local_attention(q, k, v, 3), name="local_attention output", loose=LOOSE,
+                 context="for " + describe(q=q, k=k, v=v, window=3)
+                 + " (q, k and v may be non-contiguous: use .reshape, not .view)")
 
 
 @points(4)

@@ -1,0 +1,35 @@
+"""Known-wrong: repeat_kv merges batch and heads with kv.view(B * Hkv, T, D), which raises for a non-contiguous kv."""
+# quizgen: question 51
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def rms_norm(x: Tensor, weight: Tensor, eps: float = 1e-6) -> Tensor:
+    return x * torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + eps) * weight
+
+
+def apply_rope(x: Tensor, positions: Tensor, theta: float = 10000.0) -> Tensor:
+    D = x.shape[-1]
+    if D % 2 != 0:
+        raise ValueError(f"x's last dim D must be even for RoPE pairs, got D={D}")
+    i = torch.arange(D // 2, dtype=torch.float64, device=x.device)
+    inv_freq = theta ** (-2.0 * i / D)                                              # [D/2]
+    angles = positions.to(device=x.device, dtype=torch.float64)[:, None] * inv_freq  # [T, D/2]
+    cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
+    x0, x1 = x[..., 0::2], x[..., 1::2]                                             # the pairs (2i, 2i+1)
+    return torch.stack([x0 * cos - x1 * sin, x0 * sin + x1 * cos], dim=-1).flatten(-2)
+
+
+def swiglu_ffn(x: Tensor, w1: Tensor, w2: Tensor, w3: Tensor) -> Tensor:
+    return (F.silu(x @ w1.T) * (x @ w3.T)) @ w2.T
+
+
+def repeat_kv(kv: Tensor, n_rep: int) -> Tensor:
+    if n_rep < 1:
+        raise ValueError(f"n_rep must be at least 1, got n_rep={n_rep}")
+    B, H, T, D = kv.shape
+    return kv.view(B * H, T, D).repeat_interleave(n_rep, dim=0).view(B, H * n_rep, T, D)

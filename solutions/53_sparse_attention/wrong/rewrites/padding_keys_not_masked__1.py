@@ -1,0 +1,35 @@
+"""Rewrite of padding_keys_not_masked.py: the unfold over front-padded keys without masking the padding (zero keys get score 0)."""
+# quizgen: question 53
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def sliding_window_causal_mask(n, window):
+    if window < 1:
+        raise ValueError(f"sliding window must be >= 1 (window={window})")
+    ones = torch.ones(n, n, dtype=torch.bool)
+    return torch.tril(ones) & ~torch.tril(ones, diagonal=-window)
+
+
+def strided_sparse_masks(n, stride):
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1 (stride={stride})")
+    ones = torch.ones(n, n, dtype=torch.bool)
+    local = torch.tril(ones) & ~torch.tril(ones, diagonal=-stride)
+    offset = torch.arange(n).view(-1, 1) - torch.arange(n).view(1, -1)
+    strided = torch.tril(offset.remainder(stride) == 0)
+    return local, strided
+
+
+def local_attention(q, k, v, window):
+    if window < 1:
+        raise ValueError(f"sliding window must be >= 1 (window={window})")
+    T = q.size(-2)
+    w = min(window, T)
+    k_win = F.pad(k, (0, 0, w - 1, 0)).unfold(-2, w, 1)
+    v_win = F.pad(v, (0, 0, w - 1, 0)).unfold(-2, w, 1)
+    scores = torch.einsum("bhtd,bhtdw->bhtw", q, k_win) / math.sqrt(q.size(-1))
+    return torch.einsum("bhtw,bhtdw->bhtd", scores.softmax(dim=-1), v_win)

@@ -1,0 +1,42 @@
+"""Known-wrong: lora_linear flattens x with x.view(-1, in), which raises for a non-contiguous x."""
+# quizgen: question 54
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+
+def _check_r(r: int, A: Tensor | None = None) -> None:
+    if r < 1:
+        raise ValueError(f"r must be >= 1, got r={r}")
+    if A is not None and A.shape[0] != r:
+        raise ValueError(f"r={r} does not match the rank of A (A.shape[0]={A.shape[0]})")
+
+
+def lora_linear(x: Tensor, W0: Tensor, b0: Tensor, A: Tensor, B: Tensor, alpha: float, r: int) -> Tensor:
+    _check_r(r, A)
+    rows = x.view(-1, x.shape[-1])
+    out = rows @ W0.T + b0 + (alpha / r) * ((rows @ A.T) @ B.T)
+    return out.view(*x.shape[:-1], W0.shape[0])
+
+
+def merge_lora(W0: Tensor, A: Tensor, B: Tensor, alpha: float, r: int) -> Tensor:
+    _check_r(r, A)
+    return W0 + (alpha / r) * (B @ A)
+
+
+def init_lora(in_features: int, out_features: int, r: int, seed: int) -> tuple[Tensor, Tensor]:
+    _check_r(r)
+    generator = torch.Generator().manual_seed(seed)
+    A = torch.empty(r, in_features, dtype=torch.float32)
+    torch.nn.init.kaiming_uniform_(A, a=math.sqrt(5), generator=generator)
+    B = torch.zeros(out_features, r, dtype=torch.float32)
+    return A, B
+
+
+def lora_trainable_params(shapes: list[tuple[int, int]], r: int) -> int:
+    _check_r(r)
+    return sum(r * (int(fan_in) + int(fan_out)) for fan_out, fan_in in shapes)

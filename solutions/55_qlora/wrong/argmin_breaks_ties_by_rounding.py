@@ -1,0 +1,53 @@
+"""Known-wrong: picks the nearest level by argmin of |x - NF4| (bitsandbytes' default backend), so a value exactly on a midpoint goes wherever float32 rounding puts it, not always to the lower level."""
+# quizgen: question 55
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+NF4 = [-1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453,
+       -0.28444138169288635, -0.18477343022823334, -0.09105003625154495, 0.0,
+       0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224,
+       0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0]
+
+ZERO_CODE = 7  # NF4[7] == 0.0
+
+
+def _levels(device) -> Tensor:
+    return torch.tensor(NF4, dtype=torch.float32, device=device)
+
+
+def _check_blocks(numel: int, blocksize: int, what: str) -> None:
+    if blocksize < 1 or numel % blocksize != 0:
+        raise ValueError(f"blocksize={blocksize} must divide the number of elements of {what} ({numel})")
+
+
+def nf4_quantize(w: Tensor, blocksize: int = 64) -> tuple[Tensor, Tensor]:
+    _check_blocks(w.numel(), blocksize, "w")
+    blocks = w.to(torch.float32).reshape(-1, blocksize)
+    absmax = blocks.abs().amax(dim=1)
+    safe = torch.where(absmax > 0, absmax, torch.ones_like(absmax))
+    scaled = (blocks / safe[:, None]).reshape(-1)
+    levels = _levels(w.device)
+    codes = torch.argmin(torch.abs(scaled.view(-1, 1) - levels), dim=-1)
+    return codes.to(torch.uint8), absmax
+
+
+def nf4_dequantize(codes: Tensor, absmax: Tensor, shape: tuple[int, ...], blocksize: int = 64) -> Tensor:
+    _check_blocks(codes.numel(), blocksize, "codes")
+    levels = _levels(codes.device)
+    values = levels[codes.reshape(-1, blocksize).long()] * absmax.to(torch.float32)[:, None]
+    return values.reshape(shape)
+
+
+def pack_nibbles(codes: Tensor) -> Tensor:
+    if codes.numel() % 2 != 0:
+        raise ValueError(f"codes must have an even number of elements, got {codes.numel()}")
+    flat = codes.reshape(-1)
+    return (flat[0::2] << 4) | flat[1::2]
+
+
+def unpack_nibbles(packed: Tensor) -> Tensor:
+    flat = packed.reshape(-1)
+    return torch.stack([flat >> 4, flat & 15], dim=1).reshape(-1)

@@ -1,0 +1,62 @@
+"""Correct: adapted from HF PEFT's LoRA (tuners/lora/layer.py: LoraLayer.update_layer and reset_lora_parameters, Linear.forward, Linear.get_delta_weight).
+
+PEFT keeps lora_A as an nn.Linear(in, r) and lora_B as an nn.Linear(r, out) without bias, computes
+result = base_layer(x) + lora_B(lora_A(dropout(x))) * scaling with scaling = lora_alpha / r
+(use_rslora=False), and merges with transpose(B @ A, fan_in_fan_out) * scaling. Here the adapter
+weights are passed in; dropout is 0. The rank-mismatch message names A only (the contract lets it name either argument).
+"""
+# quizgen: question 54
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def _check_rank(r, lora_A=None):
+    if r <= 0:
+        raise ValueError(f"`r` should be a positive integer value but the value passed is {r}")
+    if lora_A is not None and lora_A.shape[0] != r:
+        raise ValueError(f"A.shape[0]={lora_A.shape[0]} does not match the adapter rank {r}")
+
+
+def transpose(weight, fan_in_fan_out):
+    return weight.T if fan_in_fan_out else weight
+
+
+def lora_linear(x, W0, b0, A, B, alpha, r):
+    _check_rank(r, A)
+    scaling = alpha / r
+    result = F.linear(x, W0, bias=b0)
+    lora_A = lambda t: F.linear(t, A)
+    lora_B = lambda t: F.linear(t, B)
+    return result + lora_B(lora_A(x)) * scaling
+
+
+def get_delta_weight(A, B, scaling, fan_in_fan_out=False):
+    return transpose(B @ A, fan_in_fan_out) * scaling
+
+
+def merge_lora(W0, A, B, alpha, r):
+    _check_rank(r, A)
+    return W0 + get_delta_weight(A, B, alpha / r)
+
+
+def init_lora(in_features, out_features, r, seed):
+    _check_rank(r)
+    generator = torch.Generator().manual_seed(seed)
+    lora_A = torch.empty(r, in_features)
+    lora_B = torch.empty(out_features, r)
+    # reset_lora_parameters(init_lora_weights=True): "initialize A the same way as the default for nn.Linear and B to zero"
+    torch.nn.init.kaiming_uniform_(lora_A, a=math.sqrt(5), generator=generator)
+    torch.nn.init.zeros_(lora_B)
+    return lora_A, lora_B
+
+
+def lora_trainable_params(shapes, r):
+    _check_rank(r)
+    total = 0
+    for out_features, in_features in shapes:
+        total += r * in_features  # lora_A.weight
+        total += out_features * r  # lora_B.weight
+    return int(total)

@@ -1,0 +1,48 @@
+"""Correct implementations of tasks 51-55 adapted from public code (tests/correct/NN_slug/*.py) score 100.
+
+Each file is written differently from the task's reference (HF transformers, Meta's llama, torchtune,
+PEFT, loralib, vLLM, flash-attn's attention_ref, bitsandbytes' default backend and CUDA kernel:
+other ops, other orders, loops instead of vectorized code, and conventions the contract allows, such
+as a rank-mismatch message that names A instead of r, complex64 RoPE for float32 inputs, a reciprocal
+1 / absmax, or results that are views). A hidden suite that refuses one of them is stricter than its
+contract. Each is graded on two fresh seeds, so a verdict that depends on the seed shows up over
+repeated runs.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import pytest
+
+from quizgen.grading.runner import check_file, grade_checked, grading_launcher
+
+CORRECT = Path(__file__).parent / "correct"
+TASKS = ("51_architectures", "52_moe", "53_sparse_attention", "54_lora", "55_qlora")
+FILES = [path for task in TASKS for path in sorted((CORRECT / task).glob("*.py"))]
+
+
+@pytest.fixture(scope="module")
+def launcher(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("QUIZGEN_HOME", str(tmp_path_factory.mktemp("home-for-correct-files")))
+        with grading_launcher([CORRECT]) as instance:
+            yield instance
+
+
+def test_every_task_has_two_to_four_correct_files():
+    for task in TASKS:
+        count = len(list((CORRECT / task).glob("*.py")))
+        assert 2 <= count <= 4, f"tests/correct/{task} holds {count} files"
+
+
+@pytest.mark.parametrize("path", FILES, ids=[f"{p.parent.name}/{p.name}" for p in FILES])
+def test_correct_file_scores_100_on_two_fresh_seeds(launcher, bank, path):
+    checked = check_file(path, bank, None)  # the header names the question
+    assert checked.question.id == int(path.parent.name[:2])
+    for seed in (secrets.randbits(31), secrets.randbits(31)):
+        report = grade_checked(checked, launcher, seed=seed)
+        failing = "; ".join(f"{t.title}: {t.message[:400]}" for t in report.failing[:3]) or report.message
+        assert report.gradable and report.score == 100, f"{path.name} scores {report.score:g} on seed {seed}: {failing}"
+        assert not any(t.diagnosis for t in report.tests), f"{path.name} was diagnosed with a known mistake"
