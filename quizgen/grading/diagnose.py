@@ -3,9 +3,11 @@ implementations, the report quotes that file's description ("looks like: top-k w
 
 Runs on the trusted side after a test fails. The calls the submission answered during the test are
 replayed on the reference and on every known-wrong module (our own trusted code, imported here);
-a known mistake is named when it reproduces every answer of the submission and the reference does
-not. A correct implementation fails no test, so it is never diagnosed; a failure that is not about
-values (a rule, a mutated input) matches the reference and is not diagnosed either.
+a known mistake is named when it reproduces every answer of the submission far more closely than
+the reference does (so float32 arithmetic on float64 inputs is told apart from a correct kernel).
+A correct implementation fails no test, so it is never diagnosed; a failure that is not about
+values (a rule, a mutated input) matches the reference and is not diagnosed either. Calls made
+through a worker-side harness (gradients) are not replayed.
 """
 
 from __future__ import annotations
@@ -56,32 +58,53 @@ def _run(module, call: RecordedCall) -> Outcome:
     return Outcome(value=value)
 
 
-def _same_value(a, b) -> bool:
+def distance(a, b) -> float:
+    """How far apart two values are: 0 when equal, the largest error relative to their scale for
+    floating-point tensors and numbers, infinity when they cannot be compared (shapes, types)."""
     if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
-        if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)) or a.shape != b.shape:
-            return False
-        if a.dtype != b.dtype:
-            return False
+        if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)) or a.shape != b.shape or a.dtype != b.dtype:
+            return math.inf
         if not a.is_floating_point() and not a.is_complex():
-            return torch.equal(a.cpu(), b.cpu())
+            return 0.0 if torch.equal(a.cpu(), b.cpu()) else math.inf
+        if a.numel() == 0:
+            return 0.0
         x, y = a.detach().cpu().double(), b.detach().cpu().double()
-        scale = max(1.0, float(y.abs().nan_to_num(posinf=0, neginf=0).max())) if y.numel() else 1.0
-        return bool(torch.allclose(x, y, rtol=1e-5, atol=1e-6 * scale, equal_nan=True))
+        both = torch.isnan(x) & torch.isnan(y)
+        if (torch.isnan(x) ^ torch.isnan(y)).any():
+            return math.inf
+        scale = max(1.0, float(y[~both].abs().nan_to_num(posinf=0, neginf=0).max()) if (~both).any() else 1.0)
+        diff = (x - y).abs().masked_fill(both | (x == y), 0.0).nan_to_num(nan=math.inf)
+        return float(diff.max()) / scale
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b))
+        if len(a) != len(b):
+            return math.inf
+        return max((distance(x, y) for x, y in zip(a, b)), default=0.0)
     if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same_value(a[k], b[k]) for k in a)
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a is b
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9) or (math.isnan(a) and math.isnan(b))
-    return a == b
+        return max((distance(a[k], b[k]) for k in a), default=0.0) if a.keys() == b.keys() else math.inf
+    if isinstance(a, bool) or isinstance(b, bool) or not (isinstance(a, (int, float)) and isinstance(b, (int, float))):
+        return 0.0 if a == b and type(a) is type(b) else math.inf
+    if math.isnan(a) and math.isnan(b):
+        return 0.0
+    return abs(a - b) / max(1.0, abs(b))
 
 
-def same(a: Outcome, b: Outcome) -> bool:
+def outcome_distance(a: Outcome, b: Outcome) -> float:
     if a.raised or b.raised:
-        return a.raised == b.raised
-    return _same_value(a.value, b.value)
+        return 0.0 if a.raised == b.raised else math.inf
+    return distance(a.value, b.value)
+
+
+NOISE = 1e-12  # what two implementations of the same arithmetic may differ by, beyond float64 rounding
+CLOSER = 0.05  # a known mistake must reproduce the submission 20 times closer than the reference does
+
+
+def explains(mistake: list[float], reference: list[float]) -> bool:
+    """Whether a known mistake explains a failing test, from each call's distance to the submission's
+    answer: every answer reproduced (within noise, or far closer than the reference comes), and the
+    reference differs from at least one."""
+    if not any(r > NOISE for r in reference):
+        return False
+    return all(m <= NOISE or (r > NOISE and m <= CLOSER * r) for m, r in zip(mistake, reference))
 
 
 @dataclass
@@ -104,7 +127,14 @@ class Diagnoser:
     def diagnose(self, calls: list[RecordedCall]) -> str:
         """The known mistake(s) that reproduce every recorded answer, or "" when none does."""
         calls = [c for c in calls if c.outcome.raised != "NotImplementedError"]
-        if not calls or all(same(_run(self.reference, c), c.outcome) for c in calls):
+        if not calls:
             return ""
-        named = [mistake for mistake, module in self.mistakes if all(same(_run(module, c), c.outcome) for c in calls)]
-        return "; or ".join(named[:MAX_NAMED])
+        reference = [outcome_distance(_run(self.reference, c), c.outcome) for c in calls]
+        if not any(r > NOISE for r in reference):
+            return ""  # the answers are the reference's: the failure is not about values
+        scored = []
+        for mistake, module in self.mistakes:
+            distances = [outcome_distance(_run(module, c), c.outcome) for c in calls]
+            if explains(distances, reference):
+                scored.append((max(distances), mistake))
+        return "; or ".join(mistake for _, mistake in sorted(scored)[:MAX_NAMED])
