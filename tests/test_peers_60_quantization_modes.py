@@ -92,3 +92,24 @@ def test_dynamic_quantized_linear_matches_python_integer_dot_products(ref):
     out = ref.dynamic_quantized_linear(x, w_q, w_scale, bias)
     assert out.dtype == torch.float32
     assert torch.allclose(out.double(), want, rtol=1e-6, atol=1e-6)
+
+
+def test_torch_fake_quantize_is_a_peer_for_float32_only(ref):
+    # torch.fake_quantize_per_tensor_affine keeps a float64 input's dtype but works in float32 inside: its
+    # results are ~1e-8 off the float64 fake quantization, far beyond float64 tolerances.
+    x = torch.randn(6, 13, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    scale, zp = _observer([x])
+    want = ref.fake_quant_static(x, scale, zp)
+    torch_result = torch.fake_quantize_per_tensor_affine(x, scale, zp, 0, 255)
+    assert torch_result.dtype == torch.float64
+    assert float((torch_result - want).abs().max()) > 1e-9
+    assert torch.equal(ref.fake_quant_static(x.float(), scale, zp),
+                       torch.fake_quantize_per_tensor_affine(x.float(), scale, zp, 0, 255))
+
+
+def test_dynamic_quantized_linear_returns_float32_for_float64_input(ref):
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(3, 8, generator=g, dtype=torch.float64)
+    w_q = torch.randint(-128, 128, (4, 8), generator=g)
+    out = ref.dynamic_quantized_linear(x, w_q, torch.full((4,), 0.01), torch.zeros(4))
+    assert out.dtype == torch.float32 and out.shape == (3, 4)

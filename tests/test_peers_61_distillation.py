@@ -65,3 +65,15 @@ def test_T_squared_keeps_the_soft_gradient_magnitude_as_T_grows(ref):
     # ... and approach (z - v) / (N * C) in the high-temperature limit (eq. 4 times T^2, averaged over N rows).
     approx = (s - t) / (s.shape[0] * s.shape[1])
     assert float((leaf.grad - approx).norm() / approx.norm()) < 0.02
+
+
+def test_row_shifts_of_1e5_leave_the_float64_loss_unchanged_and_break_float32(ref):
+    # The suite shifts float64 rows by ~1e5: softmax and the cross-entropy ignore a per-row constant.
+    s, t, y = _inputs(4)
+    g = torch.Generator().manual_seed(9)
+    s_shift = s + torch.randn(s.shape[0], 1, generator=g, dtype=torch.float64) * 1e5
+    t_shift = t + torch.randn(t.shape[0], 1, generator=g, dtype=torch.float64) * 1e5
+    base = ref.distillation_loss(s, t, y, 4.0, 0.7)
+    torch.testing.assert_close(ref.distillation_loss(s_shift, t_shift, y, 4.0, 0.7), base, rtol=1e-11, atol=0)
+    in_float32 = ref.distillation_loss(s_shift.float(), t_shift.float(), y, 4.0, 0.7).double()
+    assert abs(float(in_float32 - base)) / float(base) > 1e-5

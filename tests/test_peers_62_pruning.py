@@ -99,3 +99,20 @@ def test_bad_arguments_raise_value_error(ref):
         ref.global_magnitude_prune_masks([torch.ones(3)], -0.1)
     with pytest.raises(ValueError, match="w"):
         ref.semi_structured_2_4_mask(torch.ones(4, 6))
+
+
+def test_reference_on_non_contiguous_and_float64_close_magnitudes(ref):
+    # The suite's two new input classes: a transposed layout, and magnitudes 1e-9 apart (one value in float32).
+    w = _weights(7, 12, 16)
+    strided = w.T.contiguous().T
+    assert not strided.is_contiguous()
+    assert torch.equal(ref.magnitude_prune_mask(strided, 0.4), ref.magnitude_prune_mask(w, 0.4))
+    assert torch.equal(ref.semi_structured_2_4_mask(strided), ref.semi_structured_2_4_mask(w))
+    order = torch.randperm(48, generator=torch.Generator().manual_seed(3))
+    close = (1.0 + order.double() * 1e-9).reshape(6, 8)
+    assert torch.unique(close.float()).numel() == 1  # all equal in float32
+    mask = ref.magnitude_prune_mask(close, 0.5)
+    assert torch.equal(mask.reshape(-1), order >= 24)  # the 24 smallest are the first 24 of the ladder
+    module = _module(close)
+    prune.l1_unstructured(module, "weight", amount=0.5)
+    assert torch.equal(mask, module.weight_mask.bool())

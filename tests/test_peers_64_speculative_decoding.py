@@ -123,3 +123,19 @@ def test_residual_distribution_edge_cases(ref):
     assert torch.equal(ref.residual_distribution(p, p.clone()), p)
     r = ref.residual_distribution(p.float(), q.float())
     assert r.dtype == torch.float32 and not torch.isnan(r).any()
+
+
+def test_residual_of_nearly_equal_float64_distributions_matches_exact_rationals(ref):
+    # q agrees with p to ~1e-6: max(0, p - q) is a difference of nearly equal floats. Exact rational arithmetic
+    # on the same float64 inputs is the peer; float32 rounding of p and q loses tens of percent.
+    from fractions import Fraction
+
+    g = torch.Generator().manual_seed(5)
+    p = torch.softmax(torch.randn(12, generator=g, dtype=torch.float64), -1)
+    q = p * (1 + 1e-6 * torch.randn(12, generator=g, dtype=torch.float64))
+    q = q / q.sum()
+    diffs = [max(Fraction(0), Fraction(a) - Fraction(b)) for a, b in zip(p.tolist(), q.tolist())]
+    exact = torch.tensor([float(d / sum(diffs)) for d in diffs], dtype=torch.float64)
+    torch.testing.assert_close(ref.residual_distribution(p, q), exact, rtol=1e-12, atol=1e-15)
+    lossy = ref.residual_distribution(p.float(), q.float()).double()
+    assert float((lossy - exact).abs().max()) > 1e-3

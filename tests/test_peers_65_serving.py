@@ -121,3 +121,18 @@ def test_blocks_needed_is_a_ceil_per_sequence_with_waste_below_one_block(ref):
         assert type(blocks) is int and blocks == sum(math.ceil(n / block_size) for n in lens)
         assert 0 <= blocks * block_size - sum(lens) <= len(lens) * (block_size - 1)
     assert ref.blocks_needed([37], 16) == 3 and ref.blocks_needed([32], 16) == 2 and ref.blocks_needed([], 16) == 0
+
+
+def test_reference_reads_vllm_layout_caches_and_strided_tables(ref):
+    # vLLM stores [num_blocks, Hkv, block_size, D]; seen through a permute it is non-contiguous.
+    g = torch.Generator().manual_seed(11)
+    q = torch.randn(8, 16, generator=g, dtype=torch.float64)
+    k = torch.randn(7, 8, 2, 16, generator=g, dtype=torch.float64)
+    v = torch.randn(7, 8, 2, 16, generator=g, dtype=torch.float64)
+    table = torch.tensor([3, 0, 6, 1])
+    k_strided, v_strided = (c.permute(0, 2, 1, 3).contiguous().permute(0, 2, 1, 3) for c in (k, v))
+    table_strided = torch.stack([table, torch.zeros_like(table)], -1)[:, 0]
+    assert not (k_strided.is_contiguous() or table_strided.is_contiguous())
+    want = ref.paged_decode_attention(q, k, v, table, 21)
+    torch.testing.assert_close(ref.paged_decode_attention(q.T.contiguous().T, k_strided, v_strided, table_strided, 21),
+                               want, rtol=0, atol=1e-14)

@@ -4,6 +4,9 @@ Low-rank factors are unique only up to sign and rotation, so nothing here looks 
 check the shapes [m, k] and [k, n] (which bound the rank of A @ B by k), the Eckart-Young-Mirsky errors ||W - A @ B||_F = sqrt(sum of the discarded sigma^2)
 and ||W - A @ B||_2 = sigma_{k+1} (computed from torch.linalg.svdvals, the exact SVD, never the
 randomized torch.svd_lowrank), and A @ B itself, which is unique when the singular values are distinct.
+W also arrives non-contiguous (a transposed layout). rank_for_energy is also probed 1e-10 on either side of a
+cumulative fraction of a float64 W: the answer is fixed there in float64, and a float32 SVD (relative error
+~1e-7) lands on the same side for both probes, so it gets one of them wrong.
 Random matrices are built as U diag(s) V^T with chosen, well-separated singular values, so that no two
 correct implementations can disagree (no ties, no near-degenerate subspaces, no energy on a boundary).
 """
@@ -13,7 +16,19 @@ import math
 import pytest
 import torch
 
-from quizgen.grading.suite import FLOAT_DTYPES, assert_close, assert_number, expect_value_error, explained, points, randn
+from quizgen.grading.suite import (
+    FLOAT_DTYPES,
+    GraderError,
+    assert_close,
+    assert_number,
+    describe,
+    expect_tuple,
+    expect_value_error,
+    explained,
+    non_contiguous,
+    points,
+    randn,
+)
 
 # (m, n): square (a V vs V^T mix-up keeps its shapes), tall, wide, a single row or column.
 SHAPES = [(6, 6), (9, 5), (5, 11), (13, 13), (1, 4), (7, 1), (20, 14)]
@@ -66,6 +81,21 @@ def _norm_tolerance(W):
     return 200 * eps * float(torch.linalg.matrix_norm(W.double()))
 
 
+def _factors(result, W, k):
+    A, B = expect_tuple(result, 2, "low_rank_factorize", "(A, B)")
+    _check_shapes(A, B, W, k)
+    return A, B
+
+
+def _inputs(**named):
+    return f"({describe(**named)})"
+
+
+def _reference_agrees(reference, W, energy, expected):
+    if reference.rank_for_energy(W, energy) != expected:
+        raise GraderError(f"the reference disagrees with the expected rank for energy={energy!r}")
+
+
 def _check_shapes(A, B, W, k):
     m, n = W.shape
     for name, got, want in (("A", A, (m, k)), ("B", B, (k, n))):
@@ -83,28 +113,32 @@ MISTAKES = ("A @ B must be U_k diag(S_k) V_k^T: the k LARGEST singular values (t
             "of the Vh that torch.linalg.svd returns (it is already V^T)")
 
 
-@points(20)
+def _check_eckart_young(A, B, W, k):
+    sigma = torch.linalg.svdvals(W.double())
+    tol = _norm_tolerance(W)
+    residual = W.double() - A.double() @ B.double()
+    frobenius = float(torch.linalg.matrix_norm(residual))
+    expected = float(torch.sqrt((sigma[k:] ** 2).sum()))
+    sigmas = ", ".join(f"{float(x):.6g}" for x in sigma)
+    if abs(frobenius - expected) > tol:
+        raise AssertionError(
+            f"||W - A @ B||_F = {frobenius:.17g} {_inputs(W=W, k=k)}, but the best rank-{k} approximation has error "
+            f"sqrt(sum of the discarded sigma^2) = {expected:.17g} (allowed {tol:.2g}; sigma = {sigmas}). " + MISTAKES)
+    spectral = float(torch.linalg.matrix_norm(residual, ord=2))
+    expected_2 = float(sigma[k]) if k < len(sigma) else 0.0
+    if abs(spectral - expected_2) > tol:
+        raise AssertionError(f"||W - A @ B||_2 = {spectral:.17g} {_inputs(W=W, k=k)}, expected sigma_(k+1) = "
+                             f"{expected_2:.17g} (allowed {tol:.2g})")
+
+
+@points(17)
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 @pytest.mark.parametrize("m,n", SHAPES)
 def test_low_rank_factorize_error_is_eckart_young_tail(submission, rng, m, n, dtype):
     W = _matrix(rng, m, n, dtype)
-    sigma = torch.linalg.svdvals(W.double())
-    tol = _norm_tolerance(W)
     for k in _ks(min(m, n)):
-        A, B = submission.low_rank_factorize(W, k)
-        _check_shapes(A, B, W, k)
-        residual = W.double() - A.double() @ B.double()
-        frobenius = float(torch.linalg.matrix_norm(residual))
-        expected = float(torch.sqrt((sigma[k:] ** 2).sum()))
-        if abs(frobenius - expected) > tol:
-            raise AssertionError(
-                f"||W - A @ B||_F = {frobenius:.10g} for W [{m}, {n}] ({dtype}) and k={k}, but the best rank-{k} "
-                f"approximation has error sqrt(sum of the discarded sigma^2) = {expected:.10g} (allowed {tol:.2g}). "
-                + MISTAKES)
-        spectral = float(torch.linalg.matrix_norm(residual, ord=2))
-        expected_2 = float(sigma[k]) if k < len(sigma) else 0.0
-        if abs(spectral - expected_2) > tol:
-            raise AssertionError(f"||W - A @ B||_2 = {spectral:.10g} for k={k}, expected sigma_(k+1) = {expected_2:.10g}")
+        A, B = _factors(submission.low_rank_factorize(W, k), W, k)
+        _check_eckart_young(A, B, W, k)
 
 
 @points(10)
@@ -114,19 +148,17 @@ def test_low_rank_factorize_matches_reference_approximation(submission, referenc
     W = _matrix(rng, m, n, dtype)
     r = min(m, n)
     for k in sorted({1, r // 2, r - 1}):
-        A, B = submission.low_rank_factorize(W, k)
-        _check_shapes(A, B, W, k)
+        A, B = _factors(submission.low_rank_factorize(W, k), W, k)
         want_A, want_B = reference.low_rank_factorize(W, k)
         # A @ B is unique (distinct singular values); the factors are not, so only the product is compared.
-        assert_close(A @ B, want_A @ want_B, name=f"A @ B (k={k})", **_product_tolerance(W),
-                     context=f"for W [{m}, {n}]: the best rank-{k} approximation U_k diag(S_k) V_k^T")
+        with explained(f"A @ B must be the best rank-{k} approximation U_k diag(S_k) V_k^T"):
+            assert_close(A @ B, want_A @ want_B, name=f"A @ B (k={k})", **_product_tolerance(W), context=_inputs(W=W, k=k))
 
 
 @points(10)
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_low_rank_factorize_hand_built_square(submission, k):
-    A, B = submission.low_rank_factorize(HAND_W, k)
-    _check_shapes(A, B, HAND_W, k)
+    A, B = _factors(submission.low_rank_factorize(HAND_W, k), HAND_W, k)
     frobenius = float(torch.linalg.matrix_norm(HAND_W - A @ B))
     expected = math.sqrt(float((HAND_S[k:] ** 2).sum()))
     hints = []
@@ -146,8 +178,8 @@ def test_low_rank_factorize_hand_built_square(submission, k):
 @pytest.mark.parametrize("m,n", [(5, 3), (4, 4), (1, 6)])
 def test_low_rank_factorize_k_zero_gives_empty_factors(submission, rng, m, n, dtype):
     W = _matrix(rng, m, n, dtype)
-    A, B = submission.low_rank_factorize(W, 0)
-    _check_shapes(A, B, W, 0)
+    with explained("k = 0 gives empty factors A [m, 0] and B [0, n] in W's dtype"):
+        _factors(submission.low_rank_factorize(W, 0), W, 0)
 
 
 @points(5)
@@ -156,17 +188,16 @@ def test_low_rank_factorize_k_zero_gives_empty_factors(submission, rng, m, n, dt
 def test_low_rank_factorize_full_rank_reproduces_W(submission, rng, m, n, dtype):
     W = _matrix(rng, m, n, dtype)
     k = min(m, n)
-    A, B = submission.low_rank_factorize(W, k)
-    _check_shapes(A, B, W, k)
-    assert_close(A @ B, W, name=f"A @ B with k = min(m, n) = {k}", **_product_tolerance(W),
-                 context="(a full-rank factorization reproduces W)")
+    A, B = _factors(submission.low_rank_factorize(W, k), W, k)
+    with explained("k = min(m, n) is allowed, and a full-rank factorization reproduces W"):
+        assert_close(A @ B, W, name=f"A @ B with k = min(m, n) = {k}", **_product_tolerance(W), context=_inputs(W=W, k=k))
 
 
 @points(5)
 @pytest.mark.parametrize("m,n,k", [(5, 7, -1), (5, 7, 6), (6, 4, 5), (3, 3, 4)])
 def test_low_rank_factorize_rejects_k_outside_0_to_min_m_n(submission, rng, m, n, k):
     W = _matrix(rng, m, n, torch.float64)
-    with expect_value_error("k"):
+    with expect_value_error("k", "W"):  # the condition involves k and W's shape: naming either is enough
         submission.low_rank_factorize(W, k)
 
 
@@ -177,7 +208,7 @@ def _brute_force_saving_rank(m, n):
     return k
 
 
-@points(8)
+@points(7)
 @pytest.mark.parametrize("m,n,expected", [
     (4096, 4096, 2047),      # break-even at k = 2048 exactly: 2048 * 8192 == 4096 * 4096 saves nothing
     (3, 6, 1),               # break-even at k = 2: 2 * 9 == 18
@@ -196,7 +227,7 @@ def test_max_rank_that_saves_known_values(submission, m, n, expected):
         assert_number(got, expected, integer=True, name=f"max_rank_that_saves({m}, {n})")
 
 
-@points(7)
+@points(6)
 def test_max_rank_that_saves_matches_brute_force(submission, rng):
     sizes = torch.randint(1, 200, (24, 2), generator=rng).tolist()
     sizes += [[a, a] for a in (2, 6, 64, 100)] + [[a, 2 * a] for a in (3, 15)]  # exact break-evens
@@ -221,7 +252,7 @@ def _energy_cases(rng, s):
     return cases
 
 
-@points(15)
+@points(12)
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 @pytest.mark.parametrize("m,n", [(6, 6), (9, 5), (5, 11), (20, 14), (1, 4)])
 def test_rank_for_energy_on_known_spectrum(submission, reference, rng, m, n, dtype):
@@ -229,13 +260,14 @@ def test_rank_for_energy_on_known_spectrum(submission, reference, rng, m, n, dty
     s = torch.linalg.svdvals(W.double())
     for energy, expected in _energy_cases(rng, s):
         got = submission.rank_for_energy(W, energy)
-        with explained(f"W [{m}, {n}] ({dtype}) has sigma = {[round(float(x), 4) for x in s]}: the answer is the "
-                        "smallest k with sigma_1^2 + ... + sigma_k^2 >= energy * sum(sigma^2)"):
-            assert_number(got, expected, integer=True, name=f"rank_for_energy(W, energy={energy:.6g})")
-        assert expected == reference.rank_for_energy(W, energy)
+        with explained(f"W has sigma = {[round(float(x), 4) for x in s]}: the answer is the smallest k with "
+                       "sigma_1^2 + ... + sigma_k^2 >= energy * sum(sigma^2)"):
+            assert_number(got, expected, integer=True, name=f"rank_for_energy(W, energy={energy!r})",
+                          context=_inputs(W=W))
+        _reference_agrees(reference, W, energy, expected)
 
 
-@points(5)
+@points(4)
 @pytest.mark.parametrize("energy,expected", [(0.5, 1), (0.6, 1), (0.8, 2), (0.9, 3), (0.95, 3), (0.99, 4)])
 def test_rank_for_energy_hand_built(submission, energy, expected):
     # sigma^2 = 25, 9, 4, 1 of 39: cumulative fractions 0.641, 0.872, 0.974, 1.
@@ -256,11 +288,50 @@ def test_rank_for_energy_full_energy_is_full_rank(submission, rng, m, n, dtype):
     with explained(f"W [{m}, {n}] ({dtype}) has full rank, so energy = 1.0 needs every singular value. Beware of "
                     "rounding: a fraction computed as cumsum / sum may end at 0.9999999 < 1; divide by the cumulative "
                     "sum's own last element, or clamp the answer to min(m, n)"):
-        assert_number(got, min(m, n), integer=True, name="rank_for_energy(W, energy=1.0)")
+        assert_number(got, min(m, n), integer=True, name="rank_for_energy(W, energy=1.0)", context=_inputs(W=W))
 
 
-@points(5)
+@points(4)
 @pytest.mark.parametrize("energy", [0.0, -0.25, 1.5, 1.0000001])
 def test_rank_for_energy_rejects_energy_outside_0_1(submission, energy):
     with expect_value_error("energy"):
         submission.rank_for_energy(HAND_W, energy)
+
+
+@points(5)
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("function", ["low_rank_factorize", "rank_for_energy"])
+def test_non_contiguous_W(submission, reference, rng, function, dtype):
+    W = non_contiguous(_matrix(rng, 9, 6, dtype))
+    with explained("W arrives in a transposed layout (W.T.contiguous().T): the same matrix, so the same answers"):
+        if function == "low_rank_factorize":
+            for k in (2, 6):
+                A, B = _factors(submission.low_rank_factorize(W, k), W, k)
+                _check_eckart_young(A, B, W, k)
+                want_A, want_B = reference.low_rank_factorize(W, k)
+                assert_close(A @ B, want_A @ want_B, name=f"A @ B (k={k})", **_product_tolerance(W),
+                             context=_inputs(W=W, k=k))
+        else:
+            s = torch.linalg.svdvals(W.double())
+            for energy, expected in _energy_cases(rng, s):
+                assert_number(submission.rank_for_energy(W, energy), expected, integer=True,
+                              name=f"rank_for_energy(W, energy={energy!r})", context=_inputs(W=W))
+
+
+@points(5)
+@pytest.mark.parametrize("m,n", [(9, 5), (6, 6), (5, 11)])
+def test_rank_for_energy_is_float64_accurate(submission, reference, rng, m, n):
+    W = _matrix(rng, m, n, torch.float64)
+    s = torch.linalg.svdvals(W)
+    cumulative = torch.cumsum(s * s, 0)
+    fraction = cumulative / cumulative[-1]
+    for j in range(len(s) - 1):
+        for side, expected in ((-1, j + 1), (1, j + 2)):
+            energy = float(fraction[j]) * (1 + side * 1e-10)
+            got = submission.rank_for_energy(W, energy)
+            with explained(f"the top-{j + 1} singular values hold a fraction {float(fraction[j])!r} of the energy, so "
+                           f"energy = {energy!r} ({'just below' if side < 0 else 'just above'} it) needs k = {expected}; "
+                           "a float64 W needs float64 singular values (float32 is off by ~1e-7 here)"):
+                assert_number(got, expected, integer=True, name=f"rank_for_energy(W, energy={energy!r})",
+                              context=_inputs(W=W))
+            _reference_agrees(reference, W, energy, expected)

@@ -1,0 +1,32 @@
+"""Known-wrong: rank_for_energy takes the singular values of W in float32 (W.float()), so a float64 W's energy fractions are off by ~1e-7."""
+# quizgen: question 63
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def low_rank_factorize(W: Tensor, k: int) -> tuple[Tensor, Tensor]:
+    m, n = W.shape
+    if k < 0 or k > min(m, n):
+        raise ValueError(f"k must be in [0, min(m, n)] = [0, {min(m, n)}] for W of shape [{m}, {n}], got k={k}")
+    U, S, Vh = torch.linalg.svd(W, full_matrices=False)  # S descending
+    A = U[:, :k] * S[:k]  # scales column j of U_k by sigma_j: U_k diag(S_k)
+    B = Vh[:k, :]  # rows of Vh are already V^T: no transpose
+    return A, B
+
+
+def max_rank_that_saves(m: int, n: int) -> int:
+    # largest k with k * (m + n) < m * n, i.e. k * (m + n) <= m * n - 1; integer arithmetic only
+    return max(0, (m * n - 1) // (m + n))
+
+
+def rank_for_energy(W: Tensor, energy: float) -> int:
+    if not 0.0 < energy <= 1.0:
+        raise ValueError(f"energy must be in (0, 1], got energy={energy}")
+    sigma = torch.linalg.svdvals(W.float()).double()
+    cumulative = torch.cumsum(sigma * sigma, dim=0)
+    fraction = cumulative / cumulative[-1]
+    # fraction is non-decreasing and ends at exactly 1.0: count the k's that fall short, the answer is the next one
+    return int((fraction < energy).sum().item()) + 1

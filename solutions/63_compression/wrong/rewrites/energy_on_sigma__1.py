@@ -1,0 +1,27 @@
+"""Rewrite of energy_on_sigma.py: a Python loop that accumulates the singular values themselves (not their squares)."""
+# quizgen: question 63
+
+import torch
+
+
+def low_rank_factorize(W, k):
+    m, n = W.shape
+    if k < 0 or k > min(m, n):
+        raise ValueError(f"k must be in [0, min(m, n)] = [0, {min(m, n)}], got k={k}")
+    U, S, Vh = torch.linalg.svd(W, full_matrices=False)
+    return U[:, :k] * S[:k], Vh[:k, :]
+
+
+def max_rank_that_saves(m, n):
+    return max(0, (m * n - 1) // (m + n))
+
+
+def rank_for_energy(W, energy):
+    if not 0.0 < energy <= 1.0:
+        raise ValueError(f"energy must be in (0, 1], got energy={energy}")
+    sigma = torch.linalg.svdvals(W.to(torch.float64)).tolist()
+    cumulative, total = [], 0.0
+    for s in sigma:
+        total += s
+        cumulative.append(total)
+    return sum(1 for c in cumulative if c / cumulative[-1] < energy) + 1

@@ -1,0 +1,31 @@
+"""Rewrite of blocks_floor.py: int(length / block_size) per sequence, which truncates a partly filled last block away."""
+# quizgen: question 65
+
+import math
+
+import torch
+
+
+def kv_cache_bytes(n_layers, n_kv_heads, head_dim, seq_len, batch, bytes_per_el):
+    return 2 * n_layers * n_kv_heads * head_dim * seq_len * batch * bytes_per_el
+
+
+def blocks_needed(seq_lens, block_size):
+    total = 0
+    for length in seq_lens:
+        total += int(length / block_size)
+    return total
+
+
+def paged_decode_attention(q, k_cache, v_cache, block_table, context_len):
+    H, D = q.shape
+    _, block_size, Hkv, _ = k_cache.shape
+    if H % Hkv != 0:
+        raise ValueError(f"q's H={H} must be a multiple of k_cache's Hkv={Hkv}")
+    if not 1 <= context_len <= block_table.shape[0] * block_size:
+        raise ValueError(f"context_len={context_len} out of range")
+    t = torch.arange(context_len, device=block_table.device)
+    keys = k_cache[block_table[t // block_size], t % block_size].repeat_interleave(H // Hkv, dim=1)
+    values = v_cache[block_table[t // block_size], t % block_size].repeat_interleave(H // Hkv, dim=1)
+    weights = torch.softmax(torch.einsum("hd,thd->ht", q, keys) / math.sqrt(D), dim=-1)
+    return torch.einsum("ht,thd->hd", weights, values)
