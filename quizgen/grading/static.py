@@ -38,7 +38,8 @@ REFUSED_CALLS = frozenset({"__import__", "eval", "exec", "compile", "globals", "
 COMPUTED_ATTRIBUTE_CALLS = frozenset({"getattr", "setattr", "delattr", "hasattr"})
 REFUSED_ATTRIBUTES = frozenset({"sys", "os", "builtins", "library", "ops", "importlib", "ctypes", "gc", "inspect",
                                 "subprocess", "threading", "multiprocessing", "f_globals", "f_locals", "f_back",
-                                "gi_frame", "cr_frame", "tb_frame"})
+                                "gi_frame", "cr_frame", "tb_frame", "attrgetter", "methodcaller",
+                                "getattr", "setattr", "delattr"})
 ALLOWED_DUNDERS = frozenset({"__init__", "__call__", "__name__", "__doc__", "__len__", "__getitem__", "__iter__",
                              "__enter__", "__exit__", "__repr__", "__str__"})
 
@@ -91,10 +92,12 @@ def _guess_question(defined: set[str], bank: Bank) -> Question | None:
 
 def _module_allowed(module: str, allowed: set[str]) -> bool:
     """``module`` (or a name imported from a module, ``torch.nn``) is allowed when it or its top-level
-    package is, unless it is refused by name or reaches for an underscore (private) part."""
+    package is, unless it is refused by name or reaches for an underscore (private) or refused part
+    (``from torch import sys``)."""
     if any(module == r or module.startswith(r + ".") for r in REFUSED_MODULES):
         return False
-    if any(part.startswith("_") for part in module.split(".") if part != "__future__"):
+    parts = module.split(".")
+    if any(part.startswith("_") for part in parts if part != "__future__") or set(parts[1:]) & REFUSED_ATTRIBUTES:
         return False
     return module in allowed or module.split(".")[0] in allowed
 
@@ -128,9 +131,18 @@ def policy_violations(tree: ast.Module, allowed_modules: set[str]) -> list[tuple
                 if alias.name == "*":
                     found.append((node.lineno, f"imports * from '{module}'"))
                 module_names.add(alias.asname or alias.name)
+    plain_attribute_calls = set()  # getattr(x, "name") with a harmless literal name: the only way getattr may appear
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in COMPUTED_ATTRIBUTE_CALLS:
+            name = node.args[1] if len(node.args) > 1 else None
+            if (isinstance(name, ast.Constant) and isinstance(name.value, str) and not name.value.startswith("_")
+                    and name.value not in REFUSED_ATTRIBUTES):
+                plain_attribute_calls.add(id(node.func))
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and node.id in REFUSED_CALLS:
             found.append((node.lineno, f"uses {node.id}()"))
+        elif isinstance(node, ast.Name) and node.id in COMPUTED_ATTRIBUTE_CALLS and id(node) not in plain_attribute_calls:
+            found.append((node.lineno, f"uses {node.id}() with a computed, underscore or refused name"))
         elif isinstance(node, ast.Name) and node.id.startswith("__") and node.id not in ("__name__", "__doc__"):
             found.append((node.lineno, f"uses the name {node.id}"))
         elif isinstance(node, ast.Attribute):
@@ -138,10 +150,10 @@ def policy_violations(tree: ast.Module, allowed_modules: set[str]) -> list[tuple
                 found.append((node.lineno, f"reads the underscore attribute .{node.attr}"))
             elif node.attr in REFUSED_ATTRIBUTES:
                 found.append((node.lineno, f"reads the attribute .{node.attr}"))
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in COMPUTED_ATTRIBUTE_CALLS:
-            name = node.args[1] if len(node.args) > 1 else None
-            if not (isinstance(name, ast.Constant) and isinstance(name.value, str)) or name.value.startswith("_"):
-                found.append((node.lineno, f"calls {node.func.id}() with a computed or underscore name"))
+        elif isinstance(node, ast.MatchClass):  # `case C(attr=...)` reads attributes by name
+            for attr in node.kwd_attrs:
+                if attr.startswith("_") or attr in REFUSED_ATTRIBUTES:
+                    found.append((node.lineno, f"reads the attribute .{attr} in a pattern"))
         elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
             for target in targets:
