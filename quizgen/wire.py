@@ -8,8 +8,9 @@ here is written for a reader on the trusted side who assumes the other end is ho
 - Values travel as ``torch.save`` bytes. Before ``torch.load(weights_only=True)`` the archive's
   directory is read: stored records only (no DEFLATE bombs), sizes that agree between the central
   directory and each local header, and a total under the cap. After loading, every leaf must be
-  exactly a ``torch.Tensor`` (no subclass, no Parameter) of a plain dtype and layout, or a plain
-  number; containers are plain lists, tuples and str-keyed dicts, bounded in depth and count.
+  exactly a ``torch.Tensor`` (no subclass, no Parameter) of a plain dtype and layout, a plain
+  number or a short string; containers are plain lists, tuples and str-keyed dicts, bounded in
+  depth and count.
 """
 
 from __future__ import annotations
@@ -192,6 +193,7 @@ def decode_value(blob: bytes, max_bytes: int = MAX_VALUE_BYTES):
 
 
 _PLAIN_NUMBERS = (bool, int, float, type(None))
+MAX_STRING_CHARS = 1000  # strings name things in a request (a layer's kind); nothing more
 
 
 def _plain_dtypes():
@@ -210,6 +212,10 @@ def _check_plain(value, max_bytes: int, depth: int, counter: list[int]):
     if depth > MAX_DEPTH:
         raise ProtocolError(f"a value nested more than {MAX_DEPTH} levels deep")
     if type(value) in _PLAIN_NUMBERS:
+        return value
+    if type(value) is str:
+        if len(value) > MAX_STRING_CHARS:
+            raise ProtocolError(f"a string of {len(value):,} characters is over the cap")
         return value
     if type(value) is torch.Tensor:
         if value.layout != torch.strided or value.is_quantized or value.dtype not in _plain_dtypes():

@@ -14,6 +14,7 @@ builds the rows and writes the per-file results.json and summary.csv.
 from __future__ import annotations
 
 import csv
+import os
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -43,8 +44,15 @@ class Entry:
     refused: str = ""
 
 
+def printable_name(path: Path) -> str:
+    """The file's name as text that can be printed and written to a CSV (undecodable bytes escaped)."""
+    return os.fsencode(path.name).decode("utf-8", "backslashreplace")
+
+
 def refusal(path: Path, folder: Path) -> str:
     """Why ``path`` must not be graded as a student's file, or "" when it may be."""
+    if printable_name(path) != path.name:
+        return f"{printable_name(path)}: its name is not UTF-8 text; rename it (it was not graded)"
     if path.is_symlink():
         return f"{path.name}: is a symbolic link; submissions must be plain files (it was not graded)"
     resolved = path.resolve()
@@ -68,7 +76,9 @@ def collect(folder: Path, bank: Bank, question_id: int) -> list[Entry]:
                 continue
             except UnusableSubmission as exc:
                 reason = str(exc)
-        entries.append(Entry(path.name, refused=reason))
+            except Exception as exc:  # noqa: BLE001 - one odd file never costs the class its gradebook
+                reason = f"{path.name}: could not be read ({type(exc).__name__}: {exc})"
+        entries.append(Entry(printable_name(path), refused=reason))
     return entries
 
 

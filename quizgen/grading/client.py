@@ -205,6 +205,14 @@ class CallInfo:
     echo: str = ""
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean(text) -> str:
+    """Text from the worker, safe to print: no terminal escape sequences or other control characters."""
+    return _CONTROL.sub("\ufffd", str(text))
+
+
 _OUT_OF_MEMORY = re.compile(r"can't allocate memory|not enough memory|out of memory|std::bad_alloc", re.I)
 
 
@@ -246,8 +254,9 @@ class Submission:
             raise SandboxError(str(header.get("message")))
         if header.get("status") != "ready":
             self.close()
-            where = f"\n{self._user_paths(str(header['traceback']))}" if header.get("traceback") else ""
-            raise SubmissionLoadError(f"importing the file raised {header.get('type')}: {header.get('message')}{where}")
+            where = f"\n{self._user_paths(clean(header['traceback']))}" if header.get("traceback") else ""
+            raise SubmissionLoadError(f"importing the file raised {clean(header.get('type'))}: "
+                                      f"{clean(header.get('message'))}{where}")
         return str(header.get("echo", ""))
 
     def close(self) -> None:
@@ -324,21 +333,21 @@ class Submission:
             raise
         status = header.get("status")
         self.last = CallInfo(function, float(header.get("seconds", 0.0) or 0.0), Trace.from_header(header.get("trace", {})),
-                             str(header.get("echo", "")))
+                             clean(header.get("echo", "")))
         if status == "raised":
-            message = str(header.get("message"))
+            message = clean(header.get("message"))
             if header.get("type") in ("RuntimeError", "MemoryError") and _OUT_OF_MEMORY.search(message):
                 self.close()
                 raise SubmissionOutOfMemory(f"{function}() ran out of memory (limit {self.limits.memory_mb} MiB "
                                             f"beyond its start): {message[:200]}")
-            self._record(function, harness, args, kwargs, Outcome(raised=str(header.get("type"))))
-            raise SubmissionRaised(function, str(header.get("type")), message,
-                                   self._user_paths(str(header.get("traceback", ""))))
+            raised = clean(header.get("type"))[:100]
+            self._record(function, harness, args, kwargs, Outcome(raised=raised))
+            raise SubmissionRaised(function, raised, message, self._user_paths(clean(header.get("traceback", ""))))
         if status == "oom":
             self.close()
             raise SubmissionOutOfMemory(f"{function}() ran out of memory (limit {self.limits.memory_mb} MiB beyond its start)")
         if status == "bad_return":
-            raise ContractViolation(str(header.get("message")))
+            raise ContractViolation(clean(header.get("message")))
         if status != "ok":
             self.close()
             raise SubmissionCrashed(f"the worker answered {function}() with an unknown status")

@@ -83,6 +83,8 @@ def distance(a, b) -> float:
         return max((distance(a[k], b[k]) for k in a), default=0.0) if a.keys() == b.keys() else math.inf
     if isinstance(a, bool) or isinstance(b, bool) or not (isinstance(a, (int, float)) and isinstance(b, (int, float))):
         return 0.0 if a == b and type(a) is type(b) else math.inf
+    if isinstance(a, int) and isinstance(b, int):
+        return 0.0 if a == b else math.inf  # a count or a zero point is right or wrong
     if math.isnan(a) and math.isnan(b):
         return 0.0
     return abs(a - b) / max(1.0, abs(b))

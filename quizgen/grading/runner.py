@@ -55,9 +55,24 @@ def worker_limits(question: Question, device: str) -> WorkerLimits:
 
 
 def hidden_paths(extra: list[Path] = ()) -> list[Path]:
-    """What no worker may see: the hidden suites and references, the user's data (progress database),
-    a checkout's git history (which holds the solutions too), and ``extra`` (submissions' folders)."""
-    return [solutions_dir(), user_home(), bundled_root() / ".git", *extra]
+    """What no worker may see: the hidden suites, references and known-wrong files of every copy of
+    quizgen this Python can see (the one in use, an older wheel left in site-packages, a checkout,
+    with its git history, tests and built wheels), the user's data, and ``extra`` (submissions' folders)."""
+    return [solutions_dir(), user_home(), *_bank_copies(), *extra]
+
+
+def _bank_copies() -> list[Path]:
+    """Where copies of the solutions may lie: ``quizgen/_bundled`` in any site-packages (a wheel; an
+    editable install by hatchling copies the data there too) and a checkout's root."""
+    roots = {bundled_root().resolve()}
+    for entry in sys.path:
+        base = Path(entry or ".").resolve()
+        if (base / "quizgen" / "_bundled").is_dir():
+            roots.add(base / "quizgen" / "_bundled")
+        if (base / "quizgen" / "__init__.py").is_file() and (base / "solutions").is_dir():
+            roots.add(base)
+    return [root / name for root in sorted(roots) for name in ("solutions", "tests", ".git", "dist", "build")
+            if (root / name).exists()]
 
 
 @contextmanager

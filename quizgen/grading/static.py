@@ -176,6 +176,11 @@ def check_source(source: str, name: str, bank: Bank, question_id: int | None) ->
         tree = ast.parse(source, filename=name)
     except SyntaxError as exc:
         raise UnusableSubmission(f"{name}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except (MemoryError, RecursionError):
+        raise UnusableSubmission(f"{name}: the code is nested too deeply to read (an expression thousands of "
+                                 "levels deep?)") from None
+    except ValueError as exc:  # a NUL byte
+        raise UnusableSubmission(f"{name}: the file cannot be read as Python ({exc})") from None
     defined = _top_level_names(tree)
     chosen = question_id if question_id is not None else declared
     if chosen is None:

@@ -15,7 +15,8 @@ In each worker, before the submission's code runs:
   Landlock      reads confined to the interpreter, the libraries and quizgen's own code; writes to
                 the private folder; no TCP; no signals or abstract sockets outside the worker
   seccomp       no new processes or (CPU runs) threads, no exec, no sockets, no mounts or
-                namespaces, no ptrace or other processes' memory, signals only to itself
+                namespaces, no ptrace or other processes' memory, signals only to itself; no changes
+                to a file's mode, owner, times or attributes; no System V or POSIX IPC, no memfd
 
 Where the kernel refuses one (Docker's seccomp profile and AppArmor refuse namespaces; older
 kernels lack Landlock; libseccomp may be missing), grading goes on in a degraded mode and the
@@ -220,9 +221,13 @@ def confine_files(read_roots: list[Path], private: Path, abi: int) -> None:
     ruleset = _check(_LIBC.syscall(SYS_LANDLOCK_CREATE, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0)),
                      "landlock_create_ruleset")
     try:
+        # Of /proc, only what libraries read about this process and the machine: not its mount table
+        # (which names the covered folders), nor its memory, nor other processes.
+        proc = [Path(f"/proc/self/{name}") for name in ("status", "stat", "statm", "maps")]
+        proc += [Path("/proc/cpuinfo"), Path("/proc/meminfo"), Path("/proc/stat")]
         grants = [(p, LL_READ) for p in read_roots] + [(private, handled), (Path("/dev/null"), LL_READ_FILE | LL_WRITE_FILE),
-                                                         (Path("/dev/urandom"), LL_READ_FILE), (Path("/proc/self"), LL_READ),
-                                                         (Path("/proc/cpuinfo"), LL_READ_FILE), (Path("/proc/meminfo"), LL_READ_FILE)]
+                                                         (Path("/dev/urandom"), LL_READ_FILE)]
+        grants += [(p, LL_READ_FILE) for p in proc]
         for path, rights in grants:
             try:
                 fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
@@ -250,9 +255,10 @@ def enter_pid_namespace() -> None:
 
 def private_world(tmp_mb: int) -> Path:
     """A mount namespace of the worker's own: fresh tmpfs on /tmp and /dev/shm (their size is the
-    worker's whole disk), its own /proc, then a nested user namespace that locks every mount."""
+    worker's whole disk), its own /proc, its own System V IPC (gone with it), then a nested user
+    namespace that locks every mount."""
     uid, gid = os.getuid(), os.getgid()
-    _unshare(CLONE_NEWNS, "mount namespace")
+    _unshare(CLONE_NEWNS | CLONE_NEWIPC, "mount and IPC namespaces")
     flags = MS_NOSUID | MS_NODEV
     _mount("tmpfs", "/tmp", "tmpfs", flags, f"size={tmp_mb}m,mode=0700")
     _mount("tmpfs", "/dev/shm", "tmpfs", flags | MS_NOEXEC, "size=1m,mode=0700")
@@ -316,6 +322,13 @@ _DENIED_SYSCALLS = (
     "request_key", "init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load",
     "reboot", "swapon", "swapoff", "acct", "quotactl", "iopl", "ioperm", "personality",
     "open_by_handle_at", "name_to_handle_at", "migrate_pages", "move_pages", "ioprio_set",
+    # What Landlock does not govern: a file's mode, owner, times and extended attributes.
+    "chmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat", "utime", "utimes", "utimensat",
+    "futimesat", "setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr",
+    # System V and POSIX IPC outlive their creator; memfd pages escape the address-space limit.
+    "shmget", "shmat", "shmctl", "shmdt", "msgget", "msgsnd", "msgrcv", "msgctl", "semget", "semop", "semtimedop",
+    "semctl", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr", "memfd_create",
+    "memfd_secret",
 )
 
 

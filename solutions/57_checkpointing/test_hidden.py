@@ -1,19 +1,30 @@
 """Hidden suite for question 57 (checkpointing). Runs in the trusted process; see quizgen.grading.suite.
 
 Modules cannot cross into the worker, so each test describes its layers as data and the worker-side
-harness "checkpoint" (quizgen/grading/harnesses/checkpoint.py) builds them, calls
+harness "checkpoint" (quizgen/sandbox/harnesses/checkpoint.py) builds them, calls
 checkpointed_forward, runs backward and reports the output, every gradient, which layers ran during
 the call and during backward, and every dropout mask drawn. Expected values come from plain autograd
 here, on the same layers, replaying the masks the forward drew: independent of the RNG's device.
 Each layer ends with an op that saves a tensor for backward (tanh, linear, a dropout mask), so that
-non-reentrant checkpointing recomputes every layer of a chunk.
+non-reentrant checkpointing recomputes every layer of a chunk. float64 cases use float64 tolerances
+(rounding any activation to float32 fails them), and one case passes x and every weight in a
+non-contiguous layout.
 """
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from quizgen.grading.suite import (FLOAT_DTYPES, assert_close, assert_number, expect_value_error, points, randn)
+from quizgen.grading.suite import (
+    FLOAT_DTYPES,
+    assert_close,
+    assert_number,
+    expect_value_error,
+    explained,
+    non_contiguous,
+    points,
+    randn,
+)
 
 FORWARD, BACKWARD = 0, 1
 
@@ -245,29 +256,51 @@ def test_stored_activations_model_is_segments_plus_ceil_n_over_segments(submissi
                        f"ceil({n} / {segments}) activations of the chunk being recomputed)")
 
 
+@points(5)
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("n,segments", [(5, 2), (4, 4)])
+def test_non_contiguous_inputs(submission, rng, n, segments, dtype):
+    # x and every weight in a transposed layout, every bias with stride 2: the same values as contiguous ones.
+    desc, d_in, d_out = _model(rng, n, dtype)
+    for block in desc:
+        for layer in block["layers"]:
+            if layer["kind"] == "linear":
+                layer["weight"], layer["bias"] = non_contiguous(layer["weight"]), non_contiguous(layer["bias"])
+    x, g = non_contiguous(randn(rng, 6, d_in, dtype=dtype)), randn(rng, 6, d_out, dtype=dtype)
+    got = _run(submission, x, desc, segments, g)
+    what = f"({n} layers, segments={segments}, x [6, {d_in}] and every weight non-contiguous, {str(dtype)[6:]})"
+    _check_against_plain_autograd(got, desc, x, g, True, what)
+    _check_reruns(got, n, segments, what)
+
+
+# (function, the bad call in words) -> the argument names the violated condition involves
 BAD_CALLS = {
-    "checkpointed_forward_segments_0": ("segments",), "checkpointed_forward_segments_minus_1": ("segments",),
-    "checkpointed_forward_no_layers": ("layers", "n_layers"), "optimal_num_segments_0": ("n_layers",),
-    "stored_activations_n_layers_0": ("n_layers",), "stored_activations_segments_0": ("segments",),
+    ("checkpointed_forward", "3 layers, segments=0"): ("segments",),
+    ("checkpointed_forward", "3 layers, segments=-1"): ("segments",),
+    ("checkpointed_forward", "layers=[] (n_layers=0), segments=2"): ("layers", "n_layers"),
+    ("optimal_num_segments", "n_layers=0"): ("n_layers",),
+    ("optimal_num_segments", "n_layers=-4"): ("n_layers",),
+    ("stored_activations_model", "n_layers=0, segments=2"): ("n_layers",),
+    ("stored_activations_model", "n_layers=5, segments=0"): ("segments",),
+    ("stored_activations_model", "n_layers=5, segments=-3"): ("segments",),
 }
 
 
-@points(10)
-@pytest.mark.parametrize("call", list(BAD_CALLS))
-def test_rejects_bad_arguments(submission, rng, call):
+@points(5)
+@pytest.mark.parametrize("function,case", list(BAD_CALLS))
+def test_rejects_bad_arguments(submission, rng, function, case):
     desc, d_in, d_out = _model(rng, 3, torch.float64)
     x, g = randn(rng, 2, d_in), randn(rng, 2, d_out)
-
-    def forward(layers, segments):
-        return _run(submission, x if layers else randn(rng, 2, 4), layers, segments, g)
-
     calls = {
-        "checkpointed_forward_segments_0": lambda: forward(desc, 0),
-        "checkpointed_forward_segments_minus_1": lambda: forward(desc, -1),
-        "checkpointed_forward_no_layers": lambda: forward([], 2),
-        "optimal_num_segments_0": lambda: submission.optimal_num_segments(0),
-        "stored_activations_n_layers_0": lambda: submission.stored_activations_model(0, 2),
-        "stored_activations_segments_0": lambda: submission.stored_activations_model(5, 0),
+        "3 layers, segments=0": lambda: _run(submission, x, desc, 0, g),
+        "3 layers, segments=-1": lambda: _run(submission, x, desc, -1, g),
+        "layers=[] (n_layers=0), segments=2": lambda: _run(submission, randn(rng, 2, 4), [], 2, g),
+        "n_layers=0": lambda: submission.optimal_num_segments(0),
+        "n_layers=-4": lambda: submission.optimal_num_segments(-4),
+        "n_layers=0, segments=2": lambda: submission.stored_activations_model(0, 2),
+        "n_layers=5, segments=0": lambda: submission.stored_activations_model(5, 0),
+        "n_layers=5, segments=-3": lambda: submission.stored_activations_model(5, -3),
     }
-    with expect_value_error(*BAD_CALLS[call]):
-        calls[call]()
+    names = BAD_CALLS[function, case]
+    with explained(f"{function}({case}) must raise ValueError naming {' or '.join(names)}."), expect_value_error(*names):
+        calls[case]()

@@ -10,7 +10,11 @@ q = 0 and v = I reads off exactly which keys each query sees (bottom-right align
 checked for fused attention ops (a kernel may not fall back to SDPA even for one small tile; the worker's
 fused kernels also raise, so no trick reaches them). The memory rule is checked at sizes drawn fresh each
 run: by the trace at T = 2048-2600 with the default blocks, and by an OS memory limit at T = 6000-8000, where
-a [T, T] tensor cannot fit in the worker whatever the trace says.
+a [T, T] tensor cannot fit in the worker whatever the trace says. float64 cases use float64 tolerances
+(a kernel that computes its tiles in float32 fails them), the defaults (64 x 64 blocks, causal=False) are
+used on a sequence longer than one block, q, k and v also arrive non-contiguous (heads transposed out
+of a [B, T, H, D] projection, as attention layers produce them), and scores near +-800 show a kernel that
+exponentiates without subtracting the running max.
 """
 
 import math
@@ -19,9 +23,20 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from quizgen.grading.suite import (FLOAT_DTYPES, assert_close, assert_no_fused_attention,
-                                   assert_no_square_intermediate, call_within_memory, expect_tuple,
-                                   expect_value_error, points, randn, rule)
+from quizgen.grading.suite import (
+    FLOAT_DTYPES,
+    assert_close,
+    assert_no_fused_attention,
+    assert_no_square_intermediate,
+    call_within_memory,
+    describe,
+    expect_tuple,
+    expect_value_error,
+    explained,
+    points,
+    randn,
+    rule,
+)
 
 LOOSE = 8.0  # a tiled kernel sums and rescales in another order than the reference and the peer
 
@@ -46,12 +61,19 @@ def _qkv(rng, B, H, Tq, Tk, D, dtype, q_scale=3.0):
     return q, randn(rng, B, H, Tk, D, dtype=dtype), randn(rng, B, H, Tk, D, dtype=dtype)
 
 
+def _inputs(q, k, v, *args, **kwargs):
+    named = dict(zip(("block_q", "block_k", "causal"), args)) | kwargs
+    return describe(q=q, k=k, v=v, **named)
+
+
 def _check(out, lse, want_out, want_lse, context):
-    assert isinstance(out, torch.Tensor) and isinstance(lse, torch.Tensor), (
-        "flash_attention_forward must return a tuple (out, lse) of two tensors")
+    if not (isinstance(out, torch.Tensor) and isinstance(lse, torch.Tensor)):
+        raise AssertionError("flash_attention_forward must return a tuple (out, lse) of two tensors, got "
+                             f"({type(out).__name__}, {type(lse).__name__})")
     assert_close(out, want_out, name="out", loose=LOOSE, context=context)
-    assert_close(lse, want_lse, name="lse", loose=LOOSE,
-                 context=context + " (lse = logsumexp over the visible keys of the scaled scores, i.e. m + log(l))")
+    with explained("lse = logsumexp over the visible keys of the scaled scores, i.e. m + log(l) in natural log, "
+                   "in q's dtype."):
+        assert_close(lse, want_lse, name="lse", loose=LOOSE, context=context)
 
 
 def _run(submission, *args, **kwargs):
@@ -76,18 +98,17 @@ CASES = [
 ]
 
 
-@points(20)
+@points(16)
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 @pytest.mark.parametrize("B,H,Tq,Tk,D,block_q,block_k,causal", CASES)
 def test_flash_attention_matches_reference(submission, reference, rng, B, H, Tq, Tk, D, block_q, block_k, causal, dtype):
     q, k, v = _qkv(rng, B, H, Tq, Tk, D, dtype)
     out, lse = _run(submission, q, k, v, block_q, block_k, causal)
     want_out, want_lse = reference.flash_attention_forward(q, k, v, block_q, block_k, causal)
-    _check(out, lse, want_out, want_lse,
-           f"(q [{B}, {H}, {Tq}, {D}], k/v with Tk={Tk}, block_q={block_q}, block_k={block_k}, causal={causal})")
+    _check(out, lse, want_out, want_lse, _inputs(q, k, v, block_q, block_k, causal))
 
 
-@points(14)
+@points(10)
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 @pytest.mark.parametrize("Tq,Tk,causal", [(50, 50, True), (50, 50, False), (3, 7, True), (20, 45, True), (29, 11, False)])
 def test_flash_attention_matches_sdpa_and_logsumexp(submission, rng, Tq, Tk, causal, dtype):
@@ -95,11 +116,11 @@ def test_flash_attention_matches_sdpa_and_logsumexp(submission, rng, Tq, Tk, cau
     out, lse = _run(submission, q, k, v, 16, 16, causal)
     want_out, want_lse = _peer(q, k, v, causal)
     _check(out, lse, want_out, want_lse,
-           f"(compared with F.scaled_dot_product_attention{' under the bottom-right causal mask' if causal else ''}, "
-           f"Tq={Tq}, Tk={Tk}, blocks 16)")
+           f"(compared with F.scaled_dot_product_attention{' under the bottom-right causal mask' if causal else ''}; "
+           f"{_inputs(q, k, v, 16, 16, causal)})")
 
 
-@points(12)
+@points(10)
 @pytest.mark.parametrize("block_q,block_k", [(1, 1), (1, 64), (64, 1), (7, 5), (16, 16), (4, 32), (200, 300)])
 def test_flash_attention_does_not_depend_on_block_sizes(submission, block_q, block_k):
     rng = torch.Generator().manual_seed(58)  # the same inputs for every block size
@@ -111,7 +132,7 @@ def test_flash_attention_does_not_depend_on_block_sizes(submission, block_q, blo
            "attention; blocks larger than T are one tile)")
 
 
-@points(12)
+@points(10)
 @pytest.mark.parametrize("block_q,block_k", [(2, 3), (1, 1), (64, 64)])
 def test_flash_attention_causal_aligns_bottom_right(submission, block_q, block_k):
     # q = 0 makes every visible key equally likely and v = I reads off which keys those are:
@@ -129,7 +150,7 @@ def test_flash_attention_causal_aligns_bottom_right(submission, block_q, block_k
            "flash-attn >= 2.1), not j <= i (top-left, SDPA's is_causal))")
 
 
-@points(6)
+@points(5)
 @pytest.mark.parametrize("Tq,Tk,block_q,block_k", [(40, 40, 4, 4), (5, 37, 2, 4), (24, 24, 8, 1)])
 def test_flash_attention_fully_masked_tiles_give_no_nan(submission, rng, Tq, Tk, block_q, block_k):
     q, k, v = _qkv(rng, 2, 1, Tq, Tk, 6, torch.float64)
@@ -140,7 +161,7 @@ def test_flash_attention_fully_masked_tiles_give_no_nan(submission, rng, Tq, Tk,
            "must add nothing; if NaN appears, guard rows whose running max is still -inf: exp(-inf - (-inf)) is NaN)")
 
 
-@points(6)
+@points(5)
 @pytest.mark.parametrize("growing", [True, False])
 def test_flash_attention_running_max_changes_between_blocks(submission, rng, growing):
     # Key norms grow (or shrink) along the sequence, so each new key block raises the running max
@@ -156,6 +177,47 @@ def test_flash_attention_running_max_changes_between_blocks(submission, rng, gro
     _check(out, lse, want_out, want_lse,
            f"(key norms {'grow' if growing else 'shrink'} along T, blocks of 8: the running max "
            f"{'rises at every block' if growing else 'is set by the first block'})")
+
+
+@points(5)
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("Tq,Tk", [(150, 150), (70, 200)])
+def test_flash_attention_defaults_are_64_by_64_blocks_and_not_causal(submission, rng, Tq, Tk, dtype):
+    # Called with q, k, v only: the defaults block_q=64, block_k=64, causal=False over several tiles.
+    q, k, v = _qkv(rng, 1, 2, Tq, Tk, 8, dtype)
+    out, lse = _run(submission, q, k, v)
+    want_out, want_lse = _peer(q, k, v, False)
+    with explained("The defaults are block_q=64, block_k=64 and causal=False: every query sees every key."):
+        _check(out, lse, want_out, want_lse, "(called as flash_attention_forward(q, k, v); " + _inputs(q, k, v) + ")")
+
+
+@points(6)
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("causal", [False, True])
+def test_flash_attention_non_contiguous_inputs(submission, rng, causal, dtype):
+    # q, k, v as attention layers make them: a [B, T, H, D] projection with the heads transposed out.
+    B, H, Tq, Tk, D = 2, 3, 21, 37, 8
+    q = randn(rng, B, Tq, H, D, dtype=dtype, scale=3.0).transpose(1, 2)
+    k, v = (randn(rng, B, Tk, H, D, dtype=dtype).transpose(1, 2) for _ in range(2))
+    out, lse = _run(submission, q, k, v, 8, 16, causal)
+    want_out, want_lse = _peer(q, k, v, causal)
+    with explained("q, k and v may be non-contiguous views ([B, T, H, D] transposed to [B, H, T, D]): use "
+                   ".reshape or index them, not .view."):
+        _check(out, lse, want_out, want_lse, _inputs(q, k, v, 8, 16, causal))
+
+
+@points(5)
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("causal", [False, True])
+def test_flash_attention_large_scores_do_not_overflow(submission, rng, causal, dtype):
+    # Scores near +-800: exp(800) overflows float32 and float64; exp(S - m) with the running max does not.
+    q, k, v = _qkv(rng, 1, 2, 19, 29, 4, dtype, q_scale=1.0)
+    q = q / q.norm(dim=-1, keepdim=True) * 40.0
+    k = k / k.norm(dim=-1, keepdim=True) * 40.0
+    out, lse = _run(submission, q, k, v, 8, 8, causal)
+    want_out, want_lse = _peer(q, k, v, causal)
+    with explained("Scores reach about +-800 here: exponentiate S - m (the running max), never S itself."):
+        _check(out, lse, want_out, want_lse, _inputs(q, k, v, 8, 8, causal))
 
 
 @points(6)
@@ -198,26 +260,27 @@ def test_flash_attention_memory_grows_with_T_not_T_squared(submission, reference
 @pytest.mark.parametrize("Tq,Tk", [(5, 4), (8, 1)])
 def test_rejects_causal_with_Tq_above_Tk(submission, rng, Tq, Tk):
     q, k, v = _qkv(rng, 1, 1, Tq, Tk, 4, torch.float32)
-    with expect_value_error("causal", "Tq", "Tk", "q", "k"):
+    with explained(f"causal=True with Tq={Tq} > Tk={Tk} must raise ValueError (bottom-right alignment needs Tq <= Tk)."), expect_value_error("causal", "Tq", "Tk", "q", "k"):
         submission.flash_attention_forward(q, k, v, 4, 4, True)
 
 
-@points(6)
-@pytest.mark.parametrize("block_q,block_k,name", [(0, 4, "block_q"), (-2, 4, "block_q"), (4, 0, "block_k")])
+@points(5)
+@pytest.mark.parametrize("block_q,block_k,name", [(0, 4, "block_q"), (-2, 4, "block_q"), (4, 0, "block_k"),
+                                                  (4, -1, "block_k")])
 def test_rejects_block_sizes_below_1(submission, rng, block_q, block_k, name):
     q, k, v = _qkv(rng, 1, 1, 6, 6, 4, torch.float32)
-    with expect_value_error(name):
+    with explained(f"{name}={block_q if name == 'block_q' else block_k} must raise ValueError naming {name}."), expect_value_error(name):
         submission.flash_attention_forward(q, k, v, block_q, block_k, False)
 
 
-@points(6)
-@pytest.mark.parametrize("which,dim", [("k", "B"), ("k", "H"), ("k", "D"), ("v", "B"), ("v", "H")])
-def test_rejects_mismatched_B_H_or_D(submission, rng, which, dim):
+@points(5)
+@pytest.mark.parametrize("tensor,dim", [("k", "B"), ("k", "H"), ("k", "D"), ("v", "B"), ("v", "H"), ("v", "D")])
+def test_rejects_mismatched_B_H_or_D(submission, rng, tensor, dim):
     shape = {"B": 2, "H": 3, "T": 5, "D": 4}
     q = randn(rng, 2, 3, 5, 4, dtype=torch.float32)
     bad = dict(shape, **{dim: shape[dim] + 1})
     other = randn(rng, bad["B"], bad["H"], bad["T"], bad["D"], dtype=torch.float32)
     good = randn(rng, 2, 3, 5, 4, dtype=torch.float32)
-    k, v = (other, good) if which == "k" else (good, other)
-    with expect_value_error("q", "k", "v", "B", "H", "D"):
+    k, v = (other, good) if tensor == "k" else (good, other)
+    with explained(f"q [2, 3, 5, 4] with {tensor} {list(other.shape)}: {dim} differs, which must raise ValueError."), expect_value_error("q", "k", "v", "B", "H", "D"):
         submission.flash_attention_forward(q, k, v, 4, 4, False)
