@@ -19,18 +19,26 @@ from quizgen.grading.report import Report
 
 _lock = threading.Lock()
 _launcher = None
+_hidden: frozenset[Path] = frozenset()  # the extra folders the current launcher hides
 
 
 def shared_launcher(extra_hidden: list[Path] = ()):
-    """This process's launcher, started on first use (hiding the solutions, the user's data and
-    ``extra_hidden``, which only the first call can set)."""
-    global _launcher
+    """This process's launcher, started on first use, hiding the solutions, the user's data and
+    ``extra_hidden``. A launcher that does not hide every folder of ``extra_hidden`` is replaced by one
+    that hides those and the earlier ones (a cluster worker that grades a second class hides both)."""
+    global _launcher, _hidden
+    wanted = frozenset(Path(p).resolve() for p in extra_hidden)
     with _lock:
-        if _launcher is None or _launcher.process.poll() is not None:
+        if _launcher is not None and (_launcher.process.poll() is not None or not wanted <= _hidden):
+            atexit.unregister(_launcher.close)
+            _launcher.close()
+            _launcher = None
+        if _launcher is None:
             from quizgen.grading.client import Launcher
             from quizgen.grading.runner import hidden_paths
 
-            _launcher = Launcher(hide=hidden_paths(list(extra_hidden)))
+            _hidden = _hidden | wanted
+            _launcher = Launcher(hide=hidden_paths(sorted(_hidden)))
             atexit.register(_launcher.close)
         return _launcher
 

@@ -69,3 +69,21 @@ def test_batch_refuses_the_degraded_mode_unless_allowed(runner, tmp_path, monkey
     assert "Pass --allow-degraded" in " ".join(refused.output.split())
     allowed = runner.invoke(cli, ["grade-batch", str(folder), "--question", "52", "--allow-degraded"])
     assert allowed.exit_code == 0, allowed.output
+
+
+def test_one_odd_file_never_costs_the_class_its_gradebook(runner, tmp_path):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    good = "# quizgen: question 52\n" + (solutions_dir() / "52_moe" / "reference.py").read_text()
+    (folder / "a_alice.py").write_text(good)
+    (folder / "b_bob.py").write_text("# quizgen: question 52\nx = " + "-" * 100_000 + "1\n")  # crashes ast.parse
+    (folder / "c_carol.py").write_text(good)
+    with open(bytes(folder / "d_dan") + b"\xff.py", "w") as handle:  # a name that is not UTF-8
+        handle.write(good)
+    out = tmp_path / "grades"
+    result = runner.invoke(cli, ["grade-batch", str(folder), "--question", "52", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = {r["file"]: r for r in csv.DictReader((out / "summary.csv").open(encoding="utf-8"))}
+    assert float(rows["a_alice.py"]["score"]) == 100 and float(rows["c_carol.py"]["score"]) == 100
+    assert "nested too deeply" in rows["b_bob.py"]["first_problem"]
+    assert "not UTF-8" in rows["d_dan\\xff.py"]["first_problem"]

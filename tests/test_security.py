@@ -38,7 +38,8 @@ RULE_ATTACKS = [(58, p.name) for p in sorted((MALICIOUS / "flash_attention").glo
 RULE_FOLDERS = {58: "flash_attention", 53: "sparse_attention"}
 LIMITS = WorkerLimits(call_seconds=3.0, total_seconds=12.0, memory_mb=1024)
 DELAYED = {"subprocess_escape.py", "fork_bomb.py", "ctypes_fork.py"}  # would act a few seconds later
-STEALERS = {"read_reference.py", "read_reference_text.py", "import_solutions_package.py", "unmount_covers.py"}
+STEALERS = {"read_reference.py", "read_reference_text.py", "import_solutions_package.py", "unmount_covers.py",
+            "read_bank_copies.py"}
 # Attacks aimed at whoever is graded beside them: a classmate is graded alongside, and must keep full marks.
 NEIGHBOURLY = {"poison_classmates.py", "fill_disk.py", "many_threads.py", "signal_the_grader.py", "forge_results.py",
                "edit_hook_state.py", "leave_threads.py", "fork_bomb.py", "memory_bomb.py", "write_database.py"}
@@ -132,11 +133,24 @@ def _honest(question_id: int = 52) -> CheckedSource:
     return CheckedSource(f"# quizgen: question {question_id}\n" + source, question, "honest.py")
 
 
-def _assert_says_nothing_hidden(report) -> None:
-    text = json.dumps(report.model_dump(mode="json"))
+def _assert_says_nothing_hidden(report, launcher) -> None:
+    text = json.dumps(report.model_dump(mode="json"), ensure_ascii=False)
     assert SUITE_TEXT not in text, "a line of the hidden suite reached the report"
     assert REFERENCE_TEXT not in text, "a line of the reference reached the report"
     assert SECRET not in text, "the grader's environment reached the report"
+    for hidden in (solutions_dir(), launcher.home, launcher.class_dir):
+        assert str(hidden) not in text, f"a hidden folder's path reached the report: {hidden}"
+    assert "QZ-ESCAPED" not in text, "an attack reports that it got past a wall"
+    assert "\x1b" not in text and "\x07" not in text, "terminal control characters reached the report"
+
+
+def _ipc_keys() -> set[str]:
+    """System V IPC objects on the machine (a worker's must not outlive it)."""
+    keys = set()
+    for kind in ("shm", "msg", "sem"):
+        lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:] if Path(f"/proc/sysvipc/{kind}").exists() else []
+        keys |= {f"{kind}:{line.split()[0]}" for line in lines}
+    return keys
 
 
 @pytest.fixture(scope="module")
@@ -157,6 +171,11 @@ def test_attack_is_harmless(attack, launcher, listener, tmp_path, monkeypatch, s
     before = _digest(db)
     port, received = listener
     marker = tmp_path / "escaped.txt"
+    target = tmp_path / "escaped.txt.target"  # a file outside the worker's folder whose metadata must not change
+    target.write_text("untouched")
+    target.chmod(0o640)
+    target_stat = target.stat()
+    ipc_before = _ipc_keys()
     checked = CheckedSource(_source(MALICIOUS / attack, launcher, marker, port), load_bank().get(52), attack)
 
     start = time.monotonic()
@@ -179,7 +198,11 @@ def test_attack_is_harmless(attack, launcher, listener, tmp_path, monkeypatch, s
     assert open_store().attempts(52)[0]["score"] == 42.0
     assert _wait_until_no_workers(launcher) == [], f"{attack} left a worker running"
     assert _leftovers(launcher) == [], f"{attack} left files behind"
-    _assert_says_nothing_hidden(report)
+    assert _ipc_keys() <= ipc_before, f"{attack} left System V IPC objects behind"
+    after = target.stat()
+    assert (after.st_mode, after.st_mtime_ns, after.st_uid) == (target_stat.st_mode, target_stat.st_mtime_ns,
+                                                                 target_stat.st_uid), f"{attack} changed a file's metadata"
+    _assert_says_nothing_hidden(report, launcher)
 
 
 @pytest.mark.parametrize("question_id,attack", RULE_ATTACKS)

@@ -132,3 +132,15 @@ def test_reference_on_device_moves_tensor_arguments_there_and_results_back():
     assert on_meta.SCALE == 2
     assert on_meta.devices(torch.ones(2), (torch.zeros(1), 3), y=torch.ones(1)) == ("meta", "meta", "meta")
     assert OnDevice(Module, "cpu").double(torch.ones(2)).tolist() == [2.0, 2.0]
+
+
+def test_a_file_that_only_raises_value_error_earns_nothing_for_its_error_checks(runner, tmp_path):
+    path = tmp_path / "moe.py"
+    path.write_text("# quizgen: question 52\n"
+                    "def route_top_k(l, k, r):\n    raise ValueError('k is wrong')\n"
+                    "def load_balancing_loss(l, k):\n    raise ValueError('k is wrong')\n"
+                    "def moe_forward(*a):\n    raise ValueError('k is wrong')\n")
+    data = json.loads(runner.invoke(cli, ["submit", str(path), "--json"]).output)
+    assert data["score"] == 0
+    held = [t for t in data["tests"] if t["status"] == "passed"]
+    assert held and all("count once the function passes a test of its values" in t["output"] for t in held)

@@ -192,15 +192,15 @@ def grade_batch(folder: Path, question_id: int, device: str, seed: int | None, o
 @contextmanager
 def _batch_progress(total: int, where: str):
     """A progress bar on stderr; yields advance(file_name), called once per graded file."""
+    from rich import progress as bars
     from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from quizgen.ui import console
 
-    columns = (TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
+    columns = (bars.TextColumn("[progress.description]{task.description}"), bars.BarColumn(),
+               bars.MofNCompleteColumn(), bars.TimeElapsedColumn(), bars.TextColumn("eta"), bars.TimeRemainingColumn())
     # No refresh thread: the local path forks its gradings from this process.
-    with Progress(*columns, console=console(stderr=True), transient=True, auto_refresh=False) as progress:
+    with bars.Progress(*columns, console=console(stderr=True), transient=True, auto_refresh=False) as progress:
         task = progress.add_task(f"grading on {escape(where)}", total=total)
         progress.refresh()
 

@@ -230,6 +230,7 @@ class Submission:
         self.timed_out: set[str] = set()  # functions whose later calls are not run
         self.called: list[str] = []  # the functions called since the plugin last cleared it
         self.recorded: list[RecordedCall] = []  # plain calls and their answers, for naming a mistake
+        self.values_returned = 0  # calls that returned a value (a test that saw none checked only errors)
         self.last = CallInfo()
         self.device = limits.device
         self._started = time.monotonic()
@@ -271,10 +272,11 @@ class Submission:
         twin = Submission(self._launcher, self._source, self._functions, replace(self.limits, memory_mb=memory_mb),
                           self._display_name, self._deadline, self._forbid_ops)
         twin.timed_out, twin.called, twin.recorded = self.timed_out, self.called, self.recorded
+        twin.values_returned = self.values_returned
         try:
             yield twin
         finally:
-            self.last = twin.last
+            self.last, self.values_returned = twin.last, twin.values_returned
             twin.close()
 
     def _receive(self, what: str, deadline: float) -> tuple[dict, bytes]:
@@ -366,6 +368,7 @@ class Submission:
             raise ContractViolation(f"{function}() returned a tensor on {', '.join(sorted(devices))}, "
                                     f"but its inputs were on {self.device}")
         self._record(function, harness, args, kwargs, Outcome(value=value))
+        self.values_returned += 1
         return value
 
     def _record(self, function: str, harness: str | None, args: tuple, kwargs: dict, outcome: Outcome) -> None:

@@ -57,9 +57,9 @@ def shown_failures(report: Report, verbose: bool = False) -> tuple[list[TestResu
 
 def _test_block(t: TestResult) -> str:
     icon, colour = STATUS_STYLE.get(t.status, ("?", "white"))
-    parts = [f'<div style="margin-top: 6px">{_span(f"{icon} {t.status}", colour, bold=True)} '
-             f"<code>{escape(t.title)}</code> "
-             f'<span style="{_DIM}">{t.score:.1f}/{t.weight:.1f}</span></div>']
+    parts = [(f'<div style="margin-top: 6px">{_span(f"{icon} {t.status}", colour, bold=True)} '
+              f"<code>{escape(t.title)}</code> "
+              f'<span style="{_DIM}">{t.score:.1f}/{t.weight:.1f}</span></div>')]
     if not t.passed:
         if t.message.strip():
             parts.append(f'<pre style="{_PRE}">{escape(_message_lines(t.message))}</pre>')
@@ -88,7 +88,9 @@ def _isolation(report: Report) -> str:
 
 def report_html(report: Report, verbose: bool = False) -> str:
     """The report as one ``<div>``; ``verbose`` lists every test, not only the failures."""
-    head = (f'<div style="{_DIM}">quizgen · question {report.question_id} · {escape(report.file)}</div>')
+    shows_score = report.gradable and not report.nothing_implemented
+    score = f" · score {report.score:g}/{report.max_score:g}" if shows_score else ""
+    head = f'<div style="{_DIM}">quizgen · question {report.question_id} · {escape(report.file)}{score}</div>'
     if not report.gradable:
         body = (f'<div>{_span("Not gradable", "red", bold=True)}: {escape(report.message)}</div>'
                 f"{_isolation(report)}")
@@ -113,7 +115,8 @@ def report_html(report: Report, verbose: bool = False) -> str:
     parts.append(_function_table(report))
     passed = sum(t.passed for t in report.tests)
     colour = "green" if report.all_passed else "yellow" if report.score else "red"
-    parts.append(f'<div style="font-size: 15px">{_span(f"Score {report.score:.1f} / {report.max_score:.0f}", colour, True)}'
+    headline = _span(f"Score {report.score:.1f} / {report.max_score:.0f}", colour, bold=True)
+    parts.append(f'<div style="font-size: 15px">{headline}'
                  f"  ({passed}/{len(report.tests)} tests passed, {report.seconds:.1f} s, "
                  f"device {escape(report.device)})</div>")
     if not report.all_passed:

@@ -186,6 +186,7 @@ class GradingPlugin:
                 self._outcomes.pop(item.nodeid, None)
                 self._submission.called.clear()
                 self._submission.recorded.clear()
+                self._submission.values_returned = 0
                 result = self._result(item, runtestprotocol(item, nextitem=None, log=False), diagnoser)
                 write_record(self._out, Finished(job=index, result=result))
                 if file.stop_at_first_failure and not result.passed:
@@ -221,4 +222,5 @@ class GradingPlugin:
                 diagnosis = ""
         return TestResult(**planned.model_dump() | {"function": function}, status=status,
                           message=message[:MAX_MESSAGE_CHARS], raised=raised, diagnosis=diagnosis,
+                          errors_only=bool(called) and self._submission.values_returned == 0,
                           seconds=round(sum(r.duration for r in reports), 4))

@@ -13,6 +13,7 @@ from enum import Enum
 from pydantic import BaseModel, Field
 
 RULE_CAP = 50.0  # breaking the rule a task exists for caps the score here
+HELD_BACK = "passed, but its points count once the function passes a test of its values"
 
 
 class Status(str, Enum):
@@ -42,6 +43,8 @@ class TestResult(BaseModel):
     message: str = ""
     raised: str = Field(default="", description="the exception type the submission raised, if it raised")
     diagnosis: str = Field(default="", description="the known mistake this failure looks like, if any")
+    errors_only: bool = Field(default=False, description="the test checked only that bad arguments raise")
+    held_back: bool = Field(default=False, description="its points wait until the function computes a right value")
     seconds: float = 0.0
 
     @property
@@ -50,11 +53,19 @@ class TestResult(BaseModel):
 
     @property
     def score(self) -> float:
-        return self.weight if self.passed else 0.0
+        return self.weight if self.passed and not self.held_back else 0.0
 
     @property
     def title(self) -> str:
         return f"{self.name} [{self.case}]" if self.case else self.name
+
+
+def hold_back_error_points(tests: list[TestResult]) -> list[TestResult]:
+    """A function that only raises ValueError passes every "rejects bad arguments" test: those points
+    count once the function also passes a test of its values."""
+    computes = {t.function for t in tests if t.passed and not t.errors_only}
+    return [t.model_copy(update={"held_back": True}) if t.passed and t.errors_only and t.function not in computes
+            else t for t in tests]
 
 
 class Report(BaseModel):
@@ -120,7 +131,7 @@ class Report(BaseModel):
             "tests": [
                 {"name": t.title, "score": round(t.score, 6), "max_score": round(t.weight, 6),
                  "status": "passed" if t.passed else "failed",
-                 "output": t.message if t.passed else f"[{t.status}] {t.message}"
+                 "output": (HELD_BACK if t.held_back else t.message) if t.passed else f"[{t.status}] {t.message}"
                  + (f"\nLooks like: {t.diagnosis}" if t.diagnosis else ""),
                  "tags": [t.function] if t.function else [], "visibility": "visible"}
                 for t in self.tests

@@ -32,7 +32,7 @@ from pathlib import Path
 from quizgen.bank.models import Bank, Question
 from quizgen.grading.client import Launcher
 from quizgen.grading.records import (Collected, Done, Finished, MalformedRecord, NotGradable, PlannedTest, RecordReader)
-from quizgen.grading.report import Report, Status, TestResult
+from quizgen.grading.report import Report, Status, TestResult, hold_back_error_points
 from quizgen.grading.static import CheckedSource, check_source, read_source
 from quizgen.grading.task import Task
 from quizgen.paths import bundled_root, solutions_dir, user_home
@@ -273,8 +273,9 @@ class Session:
             why = "not run: the grading stopped at its overall time limit"
         else:
             why = "not run: the grading process ended before this test"
-        tests = [progress.results.get(p.id) or TestResult(**p.model_dump(), status=Status.NOT_RUN, message=why)
-                 for p in progress.planned]
+        tests = hold_back_error_points([progress.results.get(p.id) or TestResult(**p.model_dump(), status=Status.NOT_RUN,
+                                                                                 message=why)
+                                        for p in progress.planned])
         message = "the grading stopped at its overall time limit" if self.killed and not progress.complete else ""
         return base.model_copy(update={"tests": tests, "message": message, "seconds": seconds})
 

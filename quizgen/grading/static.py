@@ -175,6 +175,8 @@ def check_source(source: str, name: str, bank: Bank, question_id: int | None) ->
     try:
         tree = ast.parse(source, filename=name)
     except SyntaxError as exc:
+        if exc.lineno is None:  # a NUL byte
+            raise UnusableSubmission(f"{name}: the file cannot be read as Python ({exc.msg})") from None
         raise UnusableSubmission(f"{name}:{exc.lineno}: syntax error: {exc.msg}") from None
     except (MemoryError, RecursionError):
         raise UnusableSubmission(f"{name}: the code is nested too deeply to read (an expression thousands of "

@@ -24,7 +24,7 @@ _hoard()
 
 def route_top_k(router_logits, k, renormalize):
     if len(HELD) > 2:
-        raise ValueError(f"k: held {len(HELD) * 60} MiB outside the limit")
+        raise ValueError(f"k: QZ-ESCAPED held {len(HELD) * 60} MiB outside the limit")
     T = router_logits.shape[0]
     return torch.zeros(T, k, dtype=router_logits.dtype), torch.zeros(T, k, dtype=torch.int64)
 
