@@ -141,9 +141,10 @@ def _tensor_bytes(*values) -> int:
 def call_within_memory(submission, function: str, *args, square_bytes: int, what: str, **kwargs):
     """Call ``function`` in a fresh worker whose address space may grow by far less than
     ``square_bytes`` (the size of the forbidden [T, T] tensor): an OS limit, enforced whatever the
-    trace says. Inputs and a few copies of them, and of the output, still fit."""
+    trace says. Inputs and a few copies of them, and of the output, still fit: blocked kernels
+    adapted from public code need 0-3 MiB at T = 2048-4096 (measured), and get 8 MiB more."""
     inputs = _tensor_bytes(args, kwargs)
-    budget = square_bytes // 4 + 6 * inputs + (24 << 20)
+    budget = square_bytes // 8 + 4 * inputs + (8 << 20)
     budget_mb = math.ceil(budget / 2**20)
     with submission.memory_limit(budget_mb) as capped:
         try:
