@@ -26,7 +26,8 @@ from quizgen.bank import load_bank
 from quizgen.grading.client import Launcher
 from quizgen.grading.report import RULE_CAP
 from quizgen.grading.runner import grade_checked, grade_many, hidden_paths, start_grading
-from quizgen.grading.static import CheckedSource
+from quizgen.errors import UnusableSubmission
+from quizgen.grading.static import CheckedSource, check_source
 from quizgen.paths import solutions_dir, user_home
 from quizgen.store import open_store
 from quizgen.wire import WorkerLimits
@@ -36,6 +37,9 @@ ATTACKS = sorted(p.name for p in MALICIOUS.glob("*.py"))
 RULE_ATTACKS = [(58, p.name) for p in sorted((MALICIOUS / "flash_attention").glob("*.py"))] + \
                [(53, p.name) for p in sorted((MALICIOUS / "sparse_attention").glob("*.py"))]
 RULE_FOLDERS = {58: "flash_attention", 53: "sparse_attention"}
+# Rule attacks that only the static policy stops (they undo the worker-side kernels: best effort, said so
+# in the README); the test proves the static check refuses them.
+STATIC_ONLY = {"undo_forbidden_kernels.py"}
 LIMITS = WorkerLimits(call_seconds=3.0, total_seconds=12.0, memory_mb=1024)
 DELAYED = {"subprocess_escape.py", "fork_bomb.py", "ctypes_fork.py"}  # would act a few seconds later
 STEALERS = {"read_reference.py", "read_reference_text.py", "import_solutions_package.py", "unmount_covers.py",
@@ -209,6 +213,10 @@ def test_attack_is_harmless(attack, launcher, listener, tmp_path, monkeypatch, s
 def test_rule_attack_loses_at_least_half(question_id, attack, launcher):
     question = load_bank().get(question_id)
     source = (MALICIOUS / RULE_FOLDERS[question_id] / attack).read_text()
+    if attack in STATIC_ONLY:
+        with pytest.raises(UnusableSubmission):
+            check_source(source, attack, load_bank(), question_id)
+        return
     report = grade_checked(CheckedSource(source, question, attack), launcher, seed=None,
                            limits=WorkerLimits(call_seconds=20.0, total_seconds=120.0, memory_mb=1024))
     assert not report.all_passed
