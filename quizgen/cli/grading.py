@@ -23,8 +23,9 @@ def submit(file: Path, question_id: int | None, as_json: bool, device: str, seed
     """Grade FILE against the question's hidden tests. Example: quiz submit moe.py
 
     Exit status: 0 every test passed, 1 some failed, 2 the file or the arguments are unusable.
-    A grading server keeps torch and the sandbox warm for the next submit (it stops after 10 idle
-    minutes; QUIZGEN_SERVER=0 grades in this process instead).
+    At a terminal, the first submit starts a grading server that keeps torch and the sandbox warm
+    for the next ones (it stops after 10 idle minutes); QUIZGEN_SERVER=0 grades in this process
+    instead, QUIZGEN_SERVER=1 uses the server in scripts too.
     """
     from quizgen.grading import server
 
