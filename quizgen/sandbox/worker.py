@@ -185,7 +185,11 @@ def _call(module, header: dict, blob: bytes, device: str) -> tuple[dict, bytes]:
     try:
         plain, devices = _plain_result(result)
         payload = encode_value(plain)
+    except MemoryError:
+        return {"status": "oom", "message": f"{fn_name}() ran out of memory while its result was sent"}, b""
     except (TypeError, RuntimeError) as exc:
+        if isinstance(exc, RuntimeError) and ("allocate" in str(exc) or "inline_container" in str(exc)):
+            return {"status": "oom", "message": f"{fn_name}() ran out of memory while its result was sent"}, b""
         return {"status": "bad_return", "message": f"{fn_name}() {exc}"}, b""
     return {"status": "ok", "seconds": seconds, "trace": tracer.summary(), "mutated": mutated,
             "devices": devices, "echo": _capped(echo.getvalue(), MAX_ECHO_CHARS)}, payload
