@@ -133,4 +133,24 @@ def test_html_report_escapes_untrusted_messages_and_names():
                                       status=Status.FAILED, message=f"got {evil}", diagnosis=evil)])
     html = report_html(report)
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "Score 0.0 / 1" in html and "seed 5" in html and "isolation: strong (test)" in html
+    assert "Score 0.0 / 1" in html and "seed 5" in html
+    assert "<summary>isolation: strong (every wall stands)</summary>strong (test)</details>" in html
+    degraded = report.model_copy(update={"isolation": "degraded (no user namespaces; walls: none)",
+                                         "isolation_mode": "degraded"})
+    assert '">isolation: degraded (no user namespaces; walls: none)</div>' in report_html(degraded)
+
+
+def test_html_report_shows_each_failing_test_once_with_its_count_of_cases():
+    from quizgen.grading.html import report_html
+
+    cases = [TestResult(id=f"t{i}", name="test_route", case=f"T={i}", function="route_top_k", weight=1.0,
+                        status=Status.FAILED, message=f"case {i} differs", diagnosis="softmax over tokens")
+             for i in range(3)]
+    report = Report(question_id=52, file="moe.py", seed=9, isolation="strong (test)", isolation_mode="strong",
+                    tests=[*cases, TestResult(id="ok", name="test_ok", function="moe_forward", weight=2.0,
+                                              status=Status.PASSED)])
+    html = report_html(report)
+    assert html.count("test_route [T=") == 1 and "test_route [T=0]" in html and "(and 2 more failing cases)" in html
+    assert "<b>looks like:</b> softmax over tokens" in html  # the function's common diagnosis
+    assert "Random cases came from seed 9: pass --seed 9 to replay them; -v lists every test." in html
+    assert report_html(report, verbose=True).count("test_route [T=") == 3

@@ -168,6 +168,9 @@ class Coding(Strict):
     hints: list[str] = Field(default_factory=list)
     allowed_imports: list[str] = Field(default_factory=lambda: ["torch", "math"])
     forbidden_ops: list[str] = Field(default_factory=list)
+    # Modules the grading workers import before the first call (a task whose functions use
+    # torch.utils.checkpoint pays torch._dynamo's import once, not in every worker).
+    preload: list[str] = Field(default_factory=list)
     time_limit_s: float = Field(default=20.0, gt=0, le=600)
     memory_limit_mb: int = Field(default=4096, ge=256)
 

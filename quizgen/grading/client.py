@@ -116,6 +116,7 @@ class Launcher:
                   "disable_namespaces": disable_namespaces}
         self.control.send(json.dumps(config).encode())
         self._isolation: Isolation | None = None
+        self._preloaded: set[str] = set()
 
     @property
     def isolation(self) -> Isolation:
@@ -133,9 +134,17 @@ class Launcher:
             self.control.settimeout(None)
         return self._isolation
 
+    def preload(self, modules: list[str]) -> None:
+        """Have the launcher import ``modules`` once, before it forks the next workers."""
+        wanted = [m for m in modules if m not in self._preloaded]
+        if wanted:
+            self.control.send(json.dumps({"op": "preload", "modules": wanted}).encode())
+            self._preloaded.update(wanted)
+
     def spawn(self, limits: WorkerLimits, forbid_ops: list[str]) -> WorkerHandle:
-        """A fresh worker; it lives until its handle is closed (or this process dies)."""
-        self.isolation  # noqa: B018 - wait for readiness
+        """A fresh worker; it lives until its handle is closed (or this process dies). The launcher
+        answers once it is ready; this may be called from a forked grading process, which must never
+        read the control socket (the process that made the launcher reads its "ready")."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         lifeline_read, lifeline_write = os.pipe()
         request = {"limits": limits.to_dict(), "forbid_ops": forbid_ops}

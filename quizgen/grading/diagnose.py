@@ -16,9 +16,6 @@ import math
 from dataclasses import dataclass
 from functools import cached_property
 
-import torch
-from torch.utils._pytree import tree_flatten, tree_map
-
 from quizgen.grading.task import Task, load_module
 
 MAX_REPLAY_ELEMENTS = 1 << 20  # calls with larger inputs (the memory-rule cases) are not replayed
@@ -42,11 +39,17 @@ class RecordedCall:
 
 
 def replayable(args: tuple, kwargs: dict) -> bool:
+    import torch
+    from torch.utils._pytree import tree_flatten
+
     leaves, _ = tree_flatten((args, kwargs))
     return sum(t.numel() for t in leaves if isinstance(t, torch.Tensor)) <= MAX_REPLAY_ELEMENTS
 
 
 def _run(module, call: RecordedCall) -> Outcome:
+    import torch
+    from torch.utils._pytree import tree_map
+
     fn = getattr(module, call.function, None)
     if not callable(fn):
         return Outcome(raised="AttributeError")
@@ -61,6 +64,8 @@ def _run(module, call: RecordedCall) -> Outcome:
 def distance(a, b) -> float:
     """How far apart two values are: 0 when equal, the largest error relative to their scale for
     floating-point tensors and numbers, infinity when they cannot be compared (shapes, types)."""
+    import torch
+
     if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
         if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)) or a.shape != b.shape or a.dtype != b.dtype:
             return math.inf

@@ -9,17 +9,18 @@ same in Jupyter, JupyterLab and VS Code, and in a notebook exported to HTML.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from html import escape
 
 from quizgen.grading.report import RULE_CAP, Report, TestResult
+from quizgen.grading.terminal import STATUS_STYLE  # the same icons and colours as the terminal
 
-# The same choices as the terminal: which failures are shown, how they are grouped, their icons.
-from quizgen.grading.terminal import MESSAGE_LINES, SHOWN_FAILURES, STATUS_STYLE, _by_function, _failure_key
-
+MESSAGE_LINES = 8  # per failure shown; the report's tests hold every message
 _COLOURS = {"green": "#1a7f37", "red": "#cf222e", "yellow": "#9a6700", "magenta": "#8250df", "white": "inherit"}
 _BOX = ("font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; font-size: 13px; line-height: 1.45; "
         "border: 1px solid #d0d7de; border-radius: 6px; padding: 10px 14px; max-width: 980px")
 _DIM = "color: #656d76"
+_CELL = "white-space: nowrap; padding-right: 14px"
 _PRE = ("margin: 2px 0 6px 18px; padding: 6px 8px; background: rgba(127,127,127,0.08); border-radius: 4px; "
         "white-space: pre-wrap; word-break: break-word; font-size: 12px")
 
@@ -37,29 +38,35 @@ def _message_lines(text: str) -> str:
     return "\n".join(shown)
 
 
-def shown_failures(report: Report, verbose: bool = False) -> tuple[list[TestResult], int]:
-    """The tests the report shows in full (the failures, each distinct problem once, at most
-    ``SHOWN_FAILURES``; with ``verbose`` every test) and how many failing cases were left out."""
-    if verbose:
-        return list(report.tests), 0
-    shown: list[TestResult] = []
-    seen: set[tuple] = set()
-    left_out = 0
+def by_function(report: Report) -> dict[str, list[TestResult]]:
+    groups: dict[str, list[TestResult]] = defaultdict(list)
+    for t in report.tests:
+        groups[t.function or "(other)"].append(t)
+    return groups
+
+
+def common_diagnosis(tests: list[TestResult]) -> str:
+    """The known mistake most of ``tests`` were diagnosed with, or ""."""
+    named = [t.diagnosis for t in tests if t.diagnosis]
+    return max(sorted(set(named)), key=named.count) if named else ""
+
+
+def failing_tests(report: Report) -> list[tuple[TestResult, int]]:
+    """Each failing test once, as the terminal shows it (a test's many failing cases are usually one
+    mistake): its first failing case and how many more cases failed."""
+    groups: dict[str, list[TestResult]] = defaultdict(list)
     for t in report.failing:
-        key = _failure_key(t)
-        if key in seen or len(shown) >= SHOWN_FAILURES:
-            left_out += 1
-            continue
-        seen.add(key)
-        shown.append(t)
-    return shown, left_out
+        groups[t.name].append(t)
+    return [(cases[0], len(cases) - 1) for cases in groups.values()]
 
 
-def _test_block(t: TestResult) -> str:
+def _test_block(t: TestResult, others: int = 0) -> str:
     icon, colour = STATUS_STYLE.get(t.status, ("?", "white"))
+    more = (f' <span style="{_DIM}">(and {others} more failing case{"s" if others > 1 else ""})</span>'
+            if others else "")
     parts = [(f'<div style="margin-top: 6px">{_span(f"{icon} {t.status}", colour, bold=True)} '
               f"<code>{escape(t.title)}</code> "
-              f'<span style="{_DIM}">{t.score:.1f}/{t.weight:.1f}</span></div>')]
+              f'<span style="{_DIM}">{t.score:.1f}/{t.weight:.1f}</span>{more}</div>')]
     if not t.passed:
         if t.message.strip():
             parts.append(f'<pre style="{_PRE}">{escape(_message_lines(t.message))}</pre>')
@@ -70,19 +77,25 @@ def _test_block(t: TestResult) -> str:
 
 def _function_table(report: Report) -> str:
     rows = []
-    for function, tests in _by_function(report).items():
+    for function, tests in by_function(report).items():
         passed = sum(t.passed for t in tests)
         points = sum(t.score for t in tests)
         weight = sum(t.weight for t in tests)
         icon, colour = ("✓", "green") if passed == len(tests) else ("✗", "red")
-        rows.append(f"<tr><td>{_span(icon, colour, bold=True)} <code>{escape(function)}</code></td>"
-                    f'<td style="text-align: right">{passed}/{len(tests)} tests</td>'
-                    f'<td style="text-align: right">{points:.1f}/{weight:.1f} points</td></tr>')
-    return ('<table style="border-collapse: collapse; margin: 8px 0" cellpadding="3">'
+        looks = common_diagnosis(tests)
+        rows.append(f'<tr><td style="{_CELL}">{_span(icon, colour, bold=True)} <code>{escape(function)}</code></td>'
+                    f'<td style="{_CELL}; text-align: right">{passed}/{len(tests)} tests</td>'
+                    f'<td style="{_CELL}; text-align: right">{points:.1f}/{weight:.1f} points</td>'
+                    f"<td>{'<b>looks like:</b> ' + escape(looks) if looks else ''}</td></tr>")
+    return ('<table style="border-collapse: collapse; margin: 8px 0; font-size: inherit" cellpadding="3">'
             + "".join(rows) + "</table>")
 
 
 def _isolation(report: Report) -> str:
+    """Strong with every wall standing is said in a word, the walls folded under it; anything less in full."""
+    if report.isolation_mode == "strong" and "missing:" not in report.isolation:
+        return (f'<details style="{_DIM}"><summary>isolation: strong (every wall stands)</summary>'
+                f"{escape(report.isolation)}</details>")
     return f'<div style="{_DIM}">isolation: {escape(report.isolation)}</div>'
 
 
@@ -96,7 +109,7 @@ def report_html(report: Report, verbose: bool = False) -> str:
                 f"{_isolation(report)}")
         return f'<div class="quizgen-report" style="{_BOX}">{head}{body}</div>'
     if report.nothing_implemented:
-        functions = ", ".join(f"{f}()" for f in _by_function(report))
+        functions = ", ".join(f"{f}()" for f in by_function(report))
         body = (f'<div>{_span("Nothing implemented yet", "yellow", bold=True)}: {escape(functions)} still raise '
                 "NotImplementedError. Write them, then submit again (this run is not recorded).</div>")
         return f'<div class="quizgen-report" style="{_BOX}">{head}{body}</div>'
@@ -104,14 +117,12 @@ def report_html(report: Report, verbose: bool = False) -> str:
     for rule in report.rules_broken:
         parts.append(f"<div>{_span(f'Rule broken: {rule}', 'red', bold=True)} — the task exists to teach this, "
                      f"so the score is capped at {RULE_CAP:g}.</div>")
-    shown, left_out = shown_failures(report, verbose)
-    if shown:
-        title = "Tests" if verbose else "Failures"
-        parts.append(f'<div style="margin-top: 6px; font-weight: 600">{title}</div>')
-        parts.extend(_test_block(t) for t in shown)
-    if left_out:
-        parts.append(f'<div style="{_DIM}; margin-top: 4px">… and {left_out} more failing case(s) like those above '
-                     "(the report's tests hold every message).</div>")
+    if verbose:
+        parts.append('<div style="margin-top: 6px; font-weight: 600">Tests</div>')
+        parts.extend(_test_block(t) for t in report.tests)
+    elif report.failing:
+        parts.append('<div style="margin-top: 6px; font-weight: 600">Failures</div>')
+        parts.extend(_test_block(t, others) for t, others in failing_tests(report))
     parts.append(_function_table(report))
     passed = sum(t.passed for t in report.tests)
     colour = "green" if report.all_passed else "yellow" if report.score else "red"
@@ -121,7 +132,7 @@ def report_html(report: Report, verbose: bool = False) -> str:
                  f"device {escape(report.device)})</div>")
     if not report.all_passed:
         parts.append(f'<div style="{_DIM}">Random cases came from seed {report.seed}: pass --seed {report.seed} '
-                     "to replay them.</div>")
+                     "to replay them; -v lists every test.</div>")
     else:
         parts.append(f'<div style="{_DIM}">seed {report.seed}</div>')
     if report.message:

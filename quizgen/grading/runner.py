@@ -30,7 +30,7 @@ from functools import cache
 from pathlib import Path
 
 from quizgen.bank.models import Bank, Question
-from quizgen.grading.client import Launcher
+from quizgen.grading.client import Launcher, SandboxError
 from quizgen.grading.records import (Collected, Done, Finished, MalformedRecord, NotGradable, PlannedTest, RecordReader)
 from quizgen.grading.report import Report, Status, TestResult, hold_back_error_points
 from quizgen.grading.static import CheckedSource, check_source, read_source
@@ -175,6 +175,7 @@ class Session:
     jobs: list[Job]
     bases: list[Report]
     start: float
+    launcher: Launcher
     reader: RecordReader = field(default_factory=RecordReader)
     progress: list[_Progress] = field(default_factory=list)
     error: str | None = None
@@ -257,7 +258,13 @@ class Session:
         return self.progress[index].planned is not None or self.progress[index].not_gradable is not None
 
     def report(self, index: int) -> Report:
-        base, progress = self.bases[index], self.progress[index]
+        try:
+            isolation = self.launcher.isolation
+            described, mode = isolation.describe(), isolation.mode
+        except SandboxError as exc:
+            described, mode = f"none: {exc}", "none"
+        base = self.bases[index].model_copy(update={"isolation": described, "isolation_mode": mode})
+        progress = self.progress[index]
         seconds = time.monotonic() - (progress.started or self.start)
         if self.error and not progress.complete:
             return base.model_copy(update={"gradable": False, "seconds": seconds,
@@ -310,11 +317,13 @@ def _preload_for_children() -> None:
 def start_session(jobs: list[Job], launcher: Launcher) -> Session:
     """Fork the trusted process that grades ``jobs`` (all of one question) in turn."""
     _preload_for_children()
-    isolation = launcher.isolation
+    launcher.preload(jobs[0].checked.question.coding.preload)
     seeds = [j.options.seed if j.options.seed is not None else secrets.randbits(31) for j in jobs]
+    # The isolation is filled in with the report: the grading process starts (collects its suite)
+    # while the launcher may still be importing torch.
     bases = [Report(question_id=j.checked.question.id, file=j.checked.display_name, device=j.options.device, seed=seed,
-                    file_sha256=hashlib.sha256(j.checked.source.encode()).hexdigest(),
-                    isolation=isolation.describe(), isolation_mode=isolation.mode) for j, seed in zip(jobs, seeds)]
+                    file_sha256=hashlib.sha256(j.checked.source.encode()).hexdigest())
+             for j, seed in zip(jobs, seeds)]
     read_end, write_end = os.pipe()
     gc.freeze()  # the child's collections then skip the parent's (torch-sized) heap
     pid = os.fork()
@@ -323,7 +332,7 @@ def start_session(jobs: list[Job], launcher: Launcher) -> Session:
         _run_session_in_child(jobs, seeds, launcher, write_end)
     os.close(write_end)
     os.set_blocking(read_end, False)
-    return Session(pid, read_end, jobs, bases, time.monotonic())
+    return Session(pid, read_end, jobs, bases, time.monotonic(), launcher)
 
 
 @dataclass

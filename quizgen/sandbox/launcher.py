@@ -158,6 +158,19 @@ def _warm_up() -> None:
     decode_value(encode_value({"args": [x], "kwargs": {}}))
 
 
+def _preload(modules: list[str]) -> None:
+    """Import what a task's first call would import in every worker (torch.utils.checkpoint reads
+    torch._dynamo's config: 1.5 s a worker, paid here once). Asked for by the trusted side."""
+    import importlib
+
+    for name in modules:
+        if name.split(".")[0] == "torch":
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - a module that will not import here is imported by the worker, or not at all
+                pass
+
+
 def _plan(isolation: Isolation, hide: list[Path], seccomp: walls.SeccompLibrary) -> walls.WorkerPlan:
     """Build the launcher's walls and decide those of every worker."""
     package = Path(__file__).resolve().parents[1]
@@ -167,6 +180,7 @@ def _plan(isolation: Isolation, hide: list[Path], seccomp: walls.SeccompLibrary)
         try:
             walls.cover(hidden)
             walls.make_root_read_only()
+            walls.launcher_tmp()  # libraries imported later (torch._dynamo) want a temporary folder
             isolation.walls += [f"{len(hidden)} folders covered", "read-only file system",
                                 "private /tmp and /dev/shm per worker", "mounts locked"]
         except OSError as exc:
@@ -215,9 +229,14 @@ def main(control_fd: int) -> None:
             message, fds, _, _ = socket.recv_fds(control, 1 << 16, 2)
         except OSError:
             break
-        if not message or len(fds) != 2:
+        if not message:
             break
         request = json.loads(message)
+        if request.get("op") == "preload" and not fds:
+            _preload(list(request.get("modules", [])))
+            continue
+        if len(fds) != 2:
+            break
         channel, lifeline = socket.socket(fileno=fds[0]), fds[1]
         if os.fork() == 0:
             control.close()

@@ -17,6 +17,12 @@ from torch.utils._pytree import tree_leaves
 
 
 class CallTracer(TorchDispatchMode):
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        """Never traced by dynamo: without this, torch wraps ``__torch_dispatch__`` to disable dynamo,
+        and the first call imports torch._dynamo (about a second of every launcher's start)."""
+        return False
+
     def __init__(self) -> None:
         super().__init__()
         self.ops: dict[str, int] = {}

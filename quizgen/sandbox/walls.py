@@ -138,6 +138,11 @@ def make_root_read_only() -> None:
            "mount_setattr /")
 
 
+def launcher_tmp() -> None:
+    """A small private /tmp for the launcher itself, over the read-only one (each worker mounts its own)."""
+    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0700")
+
+
 def hideable(paths: list[Path], needed: list[Path]) -> list[Path]:
     """The existing folders among ``paths`` that can be covered without covering what the worker
     needs (``needed``: Python, torch, quizgen's code), outermost first and without repeats."""
