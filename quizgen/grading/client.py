@@ -243,6 +243,8 @@ class Submission:
         self.last = CallInfo()
         self.device = limits.device
         self._started = time.monotonic()
+        # Whether calls are traced: only suites with rules about ops or memory read the trace.
+        self.trace = bool(self._forbid_ops)
 
     # -- worker lifetime ----------------------------------------------------------------------
     def remaining(self) -> float:
@@ -281,7 +283,7 @@ class Submission:
         twin = Submission(self._launcher, self._source, self._functions, replace(self.limits, memory_mb=memory_mb),
                           self._display_name, self._deadline, self._forbid_ops)
         twin.timed_out, twin.called, twin.recorded = self.timed_out, self.called, self.recorded
-        twin.values_returned = self.values_returned
+        twin.values_returned, twin.trace = self.values_returned, True  # a memory rule's call: the trace names the op
         try:
             yield twin
         finally:
@@ -333,7 +335,8 @@ class Submission:
         payload = encode_value({"args": list(args), "kwargs": dict(kwargs), "harness_params": params})
         self._started = time.monotonic()
         try:
-            send_frame(self._worker.channel, {"op": "call", "function": function, "harness": harness}, payload)
+            send_frame(self._worker.channel, {"op": "call", "function": function, "harness": harness,
+                                              "trace": self.trace}, payload)
         except OSError as exc:
             self.close()
             raise SubmissionCrashed(f"the worker process is gone ({exc})") from None

@@ -106,6 +106,7 @@ class Options:
     limits: WorkerLimits | None = None
     stop_at_first_failure: bool = False  # enough to know a known-wrong file is rejected; not a grade
     diagnose: bool = True  # name the known mistake a failure looks like
+    try_first: tuple[str, ...] = ()  # with stop_at_first_failure: tests to run first
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,8 @@ def _run_session_in_child(jobs: list[Job], seeds: list[int], launcher: Launcher,
         question = jobs[0].checked.question
         task = Task.of(question)
         files = [FileToGrade(j.checked.source, j.checked.display_name, seed, _limits_of(j),
-                             j.options.stop_at_first_failure, j.options.diagnose) for j, seed in zip(jobs, seeds)]
+                             j.options.stop_at_first_failure, j.options.diagnose, j.options.try_first)
+                 for j, seed in zip(jobs, seeds)]
         reference = task.load_reference()
         plugin = GradingPlugin(files, launcher, reference, out_fd, device, question.coding.functions,
                                question.coding.forbidden_ops, Diagnoser(task, reference))

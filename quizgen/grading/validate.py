@@ -8,20 +8,25 @@ is counted, per task.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from quizgen.bank.models import Bank, Question
 from quizgen.errors import UnusableSubmission
-from quizgen.grading.report import Report
+from quizgen.grading.report import Report, Status
 from quizgen.grading.runner import Options, grade_many
 from quizgen.grading.static import CheckedSource, check_source
 from quizgen.grading.task import Task
+from quizgen.paths import user_home
 
 MIN_KNOWN_WRONG = 5
-BATCH = 12  # files of one task graded by one pytest session in turn
+BATCH = 32  # files of one task graded by one pytest session in turn
 
 
 @dataclass
@@ -89,6 +94,11 @@ def _sources(task: Task, result: TaskValidation) -> list[tuple[str, object, Chec
     return jobs
 
 
+def _first_failure(report: Report):
+    """The test that caught a file graded until its first failure (the rest are "not-run")."""
+    return next((t for t in report.failing if t.status != Status.NOT_RUN), None)
+
+
 def _judge(result: TaskValidation, role: str, outcome: WrongOutcome | None, report: Report, seed: int) -> None:
     if role == "reference":
         result.reference_scores.append(report.score)
@@ -109,7 +119,8 @@ def _judge(result: TaskValidation, role: str, outcome: WrongOutcome | None, repo
         rejected = report.gradable and not report.all_passed
         outcome.rejected += rejected
         outcome.best_score = max(outcome.best_score, report.score)
-        outcome.detail = report.failing[0].title if report.failing else report.message
+        caught = _first_failure(report)
+        outcome.detail = caught.title if caught else report.message
         if role == "rewrite" and any(outcome.mistake in t.diagnosis for t in report.failing):
             outcome.diagnosed += 1
         if not rejected:
@@ -136,13 +147,19 @@ def validate_tasks(questions: list[Question], launcher, *, device: str = "cpu", 
     remaining = {id(r): sum(1 for p in plan if p[0] is r) for r in results}
     launcher.isolation  # noqa: B018 - wait for the launcher, so its start is not charged to the first task
     # A known-wrong file only has to fail once: its suite stops at the first failure.
+    hints = _load_hints()
     options = [Options(device=device, seed=seed, stop_at_first_failure=role in ("wrong", "rewrite"),
-                       diagnose=role in ("reference", "rewrite")) for _, role, _, _, seed in plan]
+                       diagnose=role in ("reference", "rewrite"),
+                       try_first=tuple(hints.get(f"{result.question.id}/{checked.display_name}", ())))
+               for result, role, _, checked, seed in plan]
     reports = grade_many([p[3] for p in plan], launcher, parallel=parallel, batch=BATCH, options=options)
     last = time.monotonic()
     done = 0
     for (result, role, outcome, _, seed), report in zip(plan, reports):
         _judge(result, role, outcome, report, seed)
+        caught = _first_failure(report)
+        if role in ("wrong", "rewrite") and caught is not None:
+            hints[f"{result.question.id}/{report.file}"] = [caught.id]
         remaining[id(result)] -= 1
         while done < len(results) and remaining[id(results[done])] == 0:
             finished = results[done]
@@ -153,5 +170,29 @@ def validate_tasks(questions: list[Question], launcher, *, device: str = "cpu", 
             finished.seconds, last = now - last, now
             done += 1
             yield finished
+    _save_hints(hints)
     for finished in results[done:]:  # tasks with nothing gradable
         yield finished
+
+
+def _hints_path() -> Path:
+    return user_home() / "cache" / "validate-first-failures.json"
+
+
+def _load_hints() -> dict:
+    """Which test caught each known-wrong file last time (as pytest's --failed-first): run first, it
+    fails the file at once. Only the order depends on it; a missing or stale hint only costs time."""
+    try:
+        data = json.loads(_hints_path().read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _save_hints(hints: dict) -> None:
+    with contextlib.suppress(OSError):
+        path = _hints_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".part")
+        partial.write_text(json.dumps(hints), encoding="utf-8")
+        os.replace(partial, path)

@@ -21,7 +21,7 @@ import torch
 from torch.utils._pytree import tree_flatten, tree_map
 
 from quizgen.sandbox import harnesses
-from quizgen.sandbox.tracer import CallTracer
+from quizgen.sandbox.tracer import CallTracer, NoTracer
 from quizgen.wire import (MAX_ECHO_CHARS, MAX_MESSAGE_CHARS, ProtocolError, decode_value, encode_value, recv_frame,
                           send_frame)
 
@@ -163,7 +163,7 @@ def _call(module, header: dict, blob: bytes, device: str) -> tuple[dict, bytes]:
     harness = header.get("harness")
     echo = BoundedEcho()
     start = time.perf_counter()
-    tracer = CallTracer()
+    tracer = CallTracer() if header.get("trace", True) else NoTracer()
     try:
         with contextlib.redirect_stdout(echo), contextlib.redirect_stderr(echo):
             if harness:
