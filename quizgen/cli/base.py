@@ -23,6 +23,17 @@ def load_bank_or_fail():
         raise click.ClickException(str(exc)) from None
 
 
+def load_question_or_fail(question_id: int):
+    """One question, reading only its own file when it can (the whole bank costs ten times more)."""
+    from quizgen.bank import load_bank_for
+
+    try:
+        bank = load_bank_for(question_id)
+    except QuizgenError as exc:
+        raise click.ClickException(str(exc)) from None
+    return question_or_fail(bank, question_id)
+
+
 def question_or_fail(bank, question_id: int):
     try:
         return bank.get(question_id)

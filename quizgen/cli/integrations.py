@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from quizgen.cli.base import UnusableInput, cli, load_bank_or_fail, question_or_fail
+from quizgen.cli.base import UnusableInput, cli, load_question_or_fail
 
 
 @cli.command()
@@ -28,7 +28,7 @@ def gradescope(question_id: int, output: Path, file_name: str | None, visibility
     """
     from quizgen.gradescope.build import AutograderConfig, AutograderError, write_autograder
 
-    question = question_or_fail(load_bank_or_fail(), question_id)
+    question = load_question_or_fail(question_id)
     if question.coding is None:
         raise UnusableInput(f"question {question_id} has no coding task")
     if file_name is not None and (Path(file_name).name != file_name or not file_name.endswith(".py")):

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from quizgen.cli.base import UnusableInput, cli, console_out, load_bank_or_fail, open_store_or_fail, question_or_fail
+from quizgen.cli.base import (UnusableInput, cli, console_out, load_bank_or_fail, load_question_or_fail,
+                              open_store_or_fail)
 from quizgen.errors import QuizgenError
 
 TOPIC_HELP = "A topic, question slug or number (moe, MoE, flash, 52); see `quiz topics`."
@@ -69,7 +70,7 @@ def show(question_id: int) -> None:
     """Show a question: corrected answer, pitfalls, references. Example: quiz show 52"""
     from quizgen.ui import show_question
 
-    show_question(console_out(), question_or_fail(load_bank_or_fail(), question_id))
+    show_question(console_out(), load_question_or_fail(question_id))
 
 
 def _write_stub(question, path: Path | None, force: bool) -> Path:
@@ -86,7 +87,7 @@ def _write_stub(question, path: Path | None, force: bool) -> Path:
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def stub(question_id: int, output: Path | None, force: bool) -> None:
     """Write a question's coding stub. Example: quiz stub 52 -o moe.py"""
-    question = question_or_fail(load_bank_or_fail(), question_id)
+    question = load_question_or_fail(question_id)
     if question.coding is None:
         raise UnusableInput(f"question {question_id} has no coding task")
     path = _write_stub(question, output, force)
@@ -157,7 +158,7 @@ def hint(question_id: int, show_all: bool) -> None:
     """Reveal the next hint for a coding task; --all shows those revealed so far. Example: quiz hint 52"""
     from quizgen.ui import hint_view, hints_view
 
-    question = question_or_fail(load_bank_or_fail(), question_id)
+    question = load_question_or_fail(question_id)
     hints = question.coding.hints if question.coding else []
     if not hints:
         raise UnusableInput(f"question {question_id} has no hints")
@@ -191,7 +192,7 @@ def solution(question_id: int, give_up: bool) -> None:
     from quizgen.grading.task import Task
     from quizgen.ui import solution_view
 
-    question = question_or_fail(load_bank_or_fail(), question_id)
+    question = load_question_or_fail(question_id)
     if question.coding is None:
         raise UnusableInput(f"question {question_id} has no coding task")
     store = open_store_or_fail()
@@ -218,7 +219,7 @@ def solution(question_id: int, give_up: bool) -> None:
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 def reset(question_id: int, yes: bool) -> None:
     """Clear one question's progress: attempts, concept answers, hints, review cards. Example: quiz reset 52"""
-    question = question_or_fail(load_bank_or_fail(), question_id)
+    question = load_question_or_fail(question_id)
     store = open_store_or_fail()
     counts = store.question_rows(question.id)
     if not any(counts.values()):
