@@ -184,7 +184,8 @@ def test_attack_is_harmless(attack, launcher, listener, tmp_path, monkeypatch, s
 
     start = time.monotonic()
     jobs = [checked, _honest()] if attack in NEIGHBOURLY else [checked]
-    report, *classmate = grade_many(jobs, launcher, seed=1, limits=LIMITS)
+    # Graded as a class is: one trusted session for both files, each in its own worker.
+    report, *classmate = grade_many(jobs, launcher, seed=1, limits=LIMITS, batch=2)
     elapsed = time.monotonic() - start
 
     assert not report.all_passed, f"{attack} passed every test"

@@ -29,6 +29,9 @@ from quizgen.wire import Isolation
 
 SUMMARY_FIELDS = ("file", "score", "max_score", "passed", "tests", "gradable", "seconds", "first_problem")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Files one pytest session grades in turn (each in its own worker); a session that dies partway keeps
+# the file it was grading and hands the rest back to be graded one by one.
+CLASS_BATCH = 8
 
 
 class DegradedIsolation(QuizgenError):
@@ -111,7 +114,7 @@ def grade_folder(folder: Path, bank: Bank, question_id: int, *, device: str = "c
     with grading_launcher([folder.resolve()]) as launcher:
         require_strong(launcher.isolation, allow_degraded)
         graded = grade_many([e.checked for e in entries if e.checked], launcher, device=device, seed=seed,
-                            parallel=parallel)
+                            parallel=parallel, batch=CLASS_BATCH)
         yield from in_folder_order(entries, graded, question_id, device=device, seed=seed)
 
 
