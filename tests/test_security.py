@@ -137,13 +137,14 @@ def _honest(question_id: int = 52) -> CheckedSource:
     return CheckedSource(f"# quizgen: question {question_id}\n" + source, question, "honest.py")
 
 
-def _assert_says_nothing_hidden(report, launcher) -> None:
+def _assert_says_nothing_hidden(report, launcher, source: str = "") -> None:
     text = json.dumps(report.model_dump(mode="json"), ensure_ascii=False)
     assert SUITE_TEXT not in text, "a line of the hidden suite reached the report"
     assert REFERENCE_TEXT not in text, "a line of the reference reached the report"
     assert SECRET not in text, "the grader's environment reached the report"
     for hidden in (solutions_dir(), launcher.home, launcher.class_dir):
-        assert str(hidden) not in text, f"a hidden folder's path reached the report: {hidden}"
+        if str(hidden) not in source:  # a path the attack was given may come back in its own error message
+            assert str(hidden) not in text, f"a hidden folder's path reached the report: {hidden}"
     assert "QZ-ESCAPED" not in text, "an attack reports that it got past a wall"
     assert "\x1b" not in text and "\x07" not in text, "terminal control characters reached the report"
 
@@ -207,7 +208,7 @@ def test_attack_is_harmless(attack, launcher, listener, tmp_path, monkeypatch, s
     after = target.stat()
     assert (after.st_mode, after.st_mtime_ns, after.st_uid) == (target_stat.st_mode, target_stat.st_mtime_ns,
                                                                  target_stat.st_uid), f"{attack} changed a file's metadata"
-    _assert_says_nothing_hidden(report, launcher)
+    _assert_says_nothing_hidden(report, launcher, checked.source)
 
 
 @pytest.mark.parametrize("question_id,attack", RULE_ATTACKS)
