@@ -4,10 +4,7 @@ import re
 
 from quizgen.bank.arithmetic import evaluate
 from quizgen.bank.models import BugItem, DesignItem, NumericItem
-
-
-def _item(q, item_id):
-    return next(i for i in q.concepts if i.id == item_id)
+from bank_items import find_item
 
 
 def _asserted_text(q) -> str:
@@ -53,7 +50,7 @@ def test_llama2_gqa_is_said_of_34b_and_70b_of_which_only_70b_was_released(bank):
         window = text[max(0, m.start() - 80): m.end() + 20].lower()
         assert "released" in window, f"bare 'only the 70B' claim: ...{text[m.start() - 80:m.end() + 40]}..."
     assert "from Llama-2-70B on" not in text
-    item = _item(q, "llama2-gqa-sizes")
+    item = find_item(q, "llama2-gqa-sizes")
     right = next(o.text for o in item.options if o.correct)
     assert "34B" in right and "70B" in right and "released" in right
     assert any("Llama 2" in r.title and "2307.09288" in str(r.url) for r in q.references)
@@ -64,7 +61,7 @@ def test_rope_frequencies_use_the_head_dimension(bank):
     assert r"\theta_i = 10000^{-2i/d_h}" in q.answer
     assert "head dimension" in q.answer and "not the model width" in _flat(q.answer)
     assert not re.search(r"10000\^\{-2i/d\}", _asserted_text(q))
-    item = _item(q, "rope-angle")
+    item = find_item(q, "rope-angle")
     assert "4096 / 32" in item.derivation.expression and evaluate(item.derivation.expression) == 5.0
     assert not item.exact  # an angle, not a count
     assert any("RoFormer" in r.title for r in q.references)
@@ -89,9 +86,9 @@ def test_2025_26_part_covers_gpt_oss_mla_qk_norm_and_rope_scaling(bank):
 
 def test_mla_and_gqa_cache_items_recompute_their_bytes(bank):
     q = bank.get(51)
-    mla = _item(q, "mla-cache-bytes")
+    mla = find_item(q, "mla-cache-bytes")
     assert mla.exact and mla.answer == (512 + 64) * 2 * 61 and mla.unit == "bytes"
-    kv = _item(q, "llama2-70b-kv-cache")
+    kv = find_item(q, "llama2-70b-kv-cache")
     assert kv.unit == "GB" and kv.accepts(2 * 80 * 8 * 128 * 2 * 4096 / 1e9)
 
 
@@ -108,7 +105,7 @@ def test_design_and_spot_the_bug_items(bank):
     assert len(designs) >= 2 and len(bugs) >= 1
     for d in designs:
         assert 4 <= len(d.rubric) <= 6 and len(d.answer.split()) >= 60
-    bug = _item(q, "bug-gqa-repeat")
+    bug = find_item(q, "bug-gqa-repeat")
     assert ".repeat(" in bug.lines[bug.bug_line - 1]
     assert all(".repeat(" in bug.lines[n - 1] for n in bug.also_accept)
     assert "repeat_interleave" in bug.explanation

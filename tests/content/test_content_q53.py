@@ -4,10 +4,7 @@ ratio, and the 2025-26 material of issue 12."""
 import re
 
 from quizgen.bank.models import BugItem, DesignItem
-
-
-def _item(q, item_id):
-    return next(i for i in q.concepts if i.id == item_id)
+from bank_items import find_item
 
 
 def test_mistral_window_convention_is_not_called_an_error(bank):
@@ -35,7 +32,7 @@ def test_child_et_al_local_set_is_quoted_as_theirs_and_ours_is_ours(bank):
 
 
 def test_window_ratio_explanation_quotes_an_accepted_value(bank):
-    item = _item(bank.get(53), "window-vs-full-ratio")
+    item = find_item(bank.get(53), "window-vs-full-ratio")
     assert "about 32.3×" in item.explanation and item.accepts(32.3)
     assert "about 32×" not in item.explanation
 
@@ -58,13 +55,13 @@ def test_pair_count_variant_is_merged_into_the_ratio(bank):
     q = bank.get(53)
     ids = {i.id for i in q.concepts}
     assert "sliding-window-pairs" not in ids
-    assert "65{,}040" in _item(q, "window-vs-full-ratio").explanation
+    assert "65{,}040" in find_item(q, "window-vs-full-ratio").explanation
 
 
 def test_design_and_spot_the_bug_items(bank):
     q = bank.get(53)
     designs = [i for i in q.concepts if isinstance(i, DesignItem)]
     assert len(designs) >= 2 and all(4 <= len(d.rubric) <= 6 for d in designs)
-    bug = _item(q, "bug-window-mask")
+    bug = find_item(q, "bug-window-mask")
     assert isinstance(bug, BugItem) and "i - j <= window" in bug.lines[bug.bug_line - 1]
     assert "i - j < window" in bug.explanation

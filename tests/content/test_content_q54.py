@@ -2,14 +2,11 @@
 
 from quizgen.bank.arithmetic import evaluate
 from quizgen.bank.models import BugItem, DesignItem
-
-
-def _item(q, item_id):
-    return next(i for i in q.concepts if i.id == item_id)
+from bank_items import find_item
 
 
 def test_checkpoint_storage_is_not_keyed_as_a_training_memory_saving(bank):
-    item = _item(bank.get(54), "lora-memory-sources")
+    item = find_item(bank.get(54), "lora-memory-sources")
     for option in item.options:
         if "checkpoint" in option.text.lower():
             assert not option.correct, option.text
@@ -36,21 +33,21 @@ def test_2025_26_part_covers_dora_loraplus_pissa_loftq_and_learns_less(bank):
 
 
 def test_memory_ratio_item_recomputes(bank):
-    item = _item(bank.get(54), "full-vs-lora-memory")
+    item = find_item(bank.get(54), "full-vs-lora-memory")
     assert item.unit == "×" and item.accepts(evaluate(item.derivation.expression)) and item.accepts(7.81)
 
 
 def test_near_identical_parameter_count_items_are_merged(bank):
     ids = {i.id for i in bank.get(54).concepts}
     assert "lora-params-one-layer" not in ids and "lora-single-matrix-reduction" not in ids
-    assert "131,072 per block" in _item(bank.get(54), "lora-params-llama2-qv").explanation
+    assert "131,072 per block" in find_item(bank.get(54), "lora-params-llama2-qv").explanation
 
 
 def test_design_and_spot_the_bug_items(bank):
     q = bank.get(54)
     designs = [i for i in q.concepts if isinstance(i, DesignItem)]
     assert len(designs) >= 2 and all(4 <= len(d.rubric) <= 6 for d in designs)
-    bug = _item(q, "bug-lora-init")
+    bug = find_item(q, "bug-lora-init")
     assert isinstance(bug, BugItem)
     line = bug.lines[bug.bug_line - 1]
     assert "self.B" in line and "kaiming" in line

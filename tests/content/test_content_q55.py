@@ -5,16 +5,13 @@ import re
 
 from quizgen.bank.arithmetic import evaluate
 from quizgen.bank.models import BugItem, DesignItem, NumericItem
+from bank_items import find_item
 
 _QUOTED = re.compile(r"(?:≈|~|about|approximately|roughly|=)\s*\$?\s*(-?\d[\d,]*(?:\.\d+)?)")
 
 
-def _item(q, item_id):
-    return next(i for i in q.concepts if i.id == item_id)
-
-
 def test_double_quantization_explanation_quotes_only_accepted_values(bank):
-    item = _item(bank.get(55), "dq-constant-bits")
+    item = find_item(bank.get(55), "dq-constant-bits")
     quoted = [float(v.replace(",", "")) for v in _QUOTED.findall(item.explanation)]
     near = [v for v in quoted if abs(v - item.answer) <= 0.02 * item.answer]
     assert near and all(item.accepts(v) for v in near), quoted
@@ -60,7 +57,7 @@ def test_systems_arithmetic_items(bank):
     assert {i.id for i in gb} >= {"qlora-65b-budget", "full-ft-65b-memory", "checkpointed-activations-65b"}
     for item in gb:
         assert item.accepts(evaluate(item.derivation.expression)), item.id
-    assert _item(q, "lora-params-65b").exact
+    assert find_item(q, "lora-params-65b").exact
     # the near-identical storage variants were merged into the budget
     ids = {i.id for i in q.concepts}
     assert not ids & {"nf4-bits-without-dq", "dq-saving-65b", "qlora-65b-storage"}
@@ -70,8 +67,8 @@ def test_design_and_spot_the_bug_items(bank):
     q = bank.get(55)
     designs = [i for i in q.concepts if isinstance(i, DesignItem)]
     assert len(designs) >= 2 and all(4 <= len(d.rubric) <= 6 for d in designs)
-    assert "33.5 GB" in _item(q, "design-qlora-65b-48gb").answer
-    bug = _item(q, "bug-nf4-absmax")
+    assert "33.5 GB" in find_item(q, "design-qlora-65b-48gb").answer
+    bug = find_item(q, "bug-nf4-absmax")
     assert isinstance(bug, BugItem)
     line = bug.lines[bug.bug_line - 1]
     assert "absmax" in line and ".abs()" not in line

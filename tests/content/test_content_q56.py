@@ -7,10 +7,7 @@ import re
 from quizgen.bank.arithmetic import evaluate
 from quizgen.bank.models import BugItem, DesignItem, NumericItem
 from quizgen.export.markup import markdown_block
-
-
-def _item(q, item_id):
-    return next(i for i in q.concepts if i.id == item_id)
+from bank_items import find_item
 
 
 def _urls(q):
@@ -22,7 +19,7 @@ def test_ring_allreduce_volume_is_2_n_minus_1_over_n(bank):
     assert r"2\,\frac{N-1}{N}\,S" in q.answer
     assert "reduce-scatter" in q.answer and "all-gather" in q.answer
     assert "nccl-tests" in _urls(q) and "PERFORMANCE.md" in _urls(q)
-    item = _item(q, "ring-allreduce-bytes-per-gpu")
+    item = find_item(q, "ring-allreduce-bytes-per-gpu")
     n, size_gb = 8, 7e9 * 2 / 1e9
     assert item.unit == "GB" and item.accepts(2 * (n - 1) / n * size_gb)
     assert not item.accepts(2 * size_gb) and not item.accepts(size_gb)  # the (N-1)/N factor matters
@@ -35,7 +32,7 @@ def test_zero3_moves_one_and_a_half_times_the_data_parallel_volume(bank):
     answer = " ".join(q.answer.split())
     assert r"$3\Psi$" in answer and "1.5× data parallelism" in answer and "§7" in answer
     assert "1910.02054" in _urls(q)
-    zero3 = _item(q, "zero3-bytes-per-gpu-per-step")
+    zero3 = find_item(q, "zero3-bytes-per-gpu-per-step")
     ddp = 2 * (64 - 1) / 64 * 7e9 * 2 / 1e9
     assert zero3.accepts(1.5 * ddp)
     assert evaluate(zero3.derivation.expression) / ddp == 1.5
@@ -72,7 +69,7 @@ def test_near_identical_zero_stage_items_are_merged(bank):
     q = bank.get(56)
     ids = {i.id for i in q.concepts}
     assert "zero-stage2-bytes" not in ids and {"zero-stage3-bytes", "zero-stage-for-70b"} <= ids
-    choice = _item(q, "zero-stage-for-70b")
+    choice = find_item(q, "zero-stage-for-70b")
     right = next(o.text for o in choice.options if o.correct)
     assert "Stage 3" in right and "17.5 GB" in right and 16 * 70e9 / 64 / 1e9 == 17.5
 

@@ -10,14 +10,11 @@ import torch
 from quizgen.bank.arithmetic import evaluate
 from quizgen.bank.models import BugItem, DesignItem
 from quizgen.export.markup import markdown_block
-
-
-def _item(q, item_id):
-    return next(i for i in q.concepts if i.id == item_id)
+from bank_items import find_item
 
 
 def test_optimal_segments_item_is_unambiguous_under_its_model(bank):
-    item = _item(bank.get(57), "optimal-segments-50")
+    item = find_item(bank.get(57), "optimal-segments-50")
     assert "k + 50/k" in item.prompt and "continuous" in item.prompt
     continuous = {k: k + 50 / k for k in range(1, 51)}
     best = min(continuous.values())
@@ -42,9 +39,9 @@ def test_per_layer_activation_bytes_follow_korthikanti(bank):
     assert "2205.05198" in " ".join(str(r.url) for r in q.references)
     s, b, h, a = 2048, 1, 12288, 96
     per_layer = s * b * h * (34 + 5 * a * s / h)
-    gb = _item(q, "gpt3-layer-activation-gb")
+    gb = find_item(q, "gpt3-layer-activation-gb")
     assert gb.unit == "GB" and gb.accepts(per_layer / 1e9) and gb.accepts(2.87)
-    share = _item(q, "selective-recompute-share")
+    share = find_item(q, "selective-recompute-share")
     assert share.unit == "%" and share.accepts(100 * 80 / 114)
     assert evaluate(share.derivation.expression) == evaluate("100 * 80 / 114")
 

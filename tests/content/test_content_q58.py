@@ -10,10 +10,7 @@ import torch
 from quizgen.bank.arithmetic import evaluate
 from quizgen.bank.models import BugItem, DesignItem, NumericItem
 from quizgen.export.markup import markdown_block
-
-
-def _item(q, item_id):
-    return next(i for i in q.concepts if i.id == item_id)
+from bank_items import find_item
 
 
 def _paragraph(answer, marker):
@@ -50,20 +47,20 @@ def test_2025_26_part_covers_fa2_fa3_fa4_and_flashdecoding(bank):
 def test_score_matrix_memory_versus_flashattention_statistics(bank):
     q = bank.get(58)
     heads, n = 32, 8192
-    scores = _item(q, "score-matrix-gib")
-    stats = _item(q, "flash-stats-mib")
+    scores = find_item(q, "score-matrix-gib")
+    stats = find_item(q, "flash-stats-mib")
     assert scores.unit == "GiB" and scores.accepts(heads * n * n * 2 / 2**30) and scores.answer == 4
     assert stats.unit == "MiB" and stats.accepts(heads * n * 4 / 2**20) and stats.answer == 1
     assert (scores.answer * 2**30) / (stats.answer * 2**20) == n * 2 / 4 == 4096
-    share = _item(q, "standard-attention-traffic-share")
+    share = find_item(q, "standard-attention-traffic-share")
     assert share.unit == "%" and share.accepts(100 * n / (n + 128))
-    kv = _item(q, "kv-bytes-per-decode-step")
+    kv = find_item(q, "kv-bytes-per-decode-step")
     assert kv.unit == "MiB" and kv.accepts(2 * 131072 * 8 * 128 * 2 / 2**20)
     assert "attention-matrix-mib" not in {i.id for i in q.concepts}  # merged into score-matrix-gib
 
 
 def test_split_kv_merge_weight_is_the_softmax_mass_of_the_split(bank):
-    item = _item(bank.get(58), "split-kv-merge-weight")
+    item = find_item(bank.get(58), "split-kv-merge-weight")
     lse_a, lse_b = math.log(math.exp(1) + math.exp(2)), 3.0
     lse = math.log(math.exp(lse_a) + math.exp(lse_b))
     assert item.accepts(math.exp(lse_b - lse)) and item.accepts(math.exp(3) / sum(math.exp(s) for s in (1, 2, 3)))

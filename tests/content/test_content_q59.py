@@ -9,10 +9,7 @@ import torch
 
 from quizgen.bank.models import BugItem, ChoiceItem, DesignItem, NumericItem
 from quizgen.export.markup import markdown_block
-
-
-def _item(q, item_id):
-    return next(i for i in q.concepts if i.id == item_id)
+from bank_items import find_item
 
 
 def _urls(q):
@@ -44,7 +41,7 @@ def test_rounding_is_presented_as_pytorch_convention_with_tflite_and_tensorrt_ru
     assert torch.round(torch.tensor(ties)).tolist() == [0.0, 2.0, 2.0, -0.0, -2.0]
     away = [float(Decimal(str(t)).quantize(Decimal(1), rounding=ROUND_HALF_UP)) for t in ties]
     assert away == [1.0, 2.0, 3.0, -1.0, -3.0]
-    item = _item(q, "tie-rounding-mismatch")
+    item = find_item(q, "tie-rounding-mismatch")
     assert "std::round" in next(o.text for o in item.options if o.correct)
 
 
@@ -53,7 +50,7 @@ def test_no_numeric_item_pretends_to_separate_127_from_127_5(bank):
     for item in q.concepts:
         if isinstance(item, NumericItem):
             assert not (item.accepts(3 / 127) and item.accepts(3 / 127.5)), item.id
-    choice = _item(q, "symmetric-convention-mismatch")
+    choice = find_item(q, "symmetric-convention-mismatch")
     assert isinstance(choice, ChoiceItem)
     assert "127.5" in next(o.text for o in choice.options if o.correct)
     assert abs(127.5 / 127 - 1 - 0.0039) < 1e-4
@@ -77,9 +74,9 @@ def test_2025_26_part_covers_llm_post_training_quantization(bank):
 def test_block_format_arithmetic(bank):
     q = bank.get(59)
     assert 4 + 16 / 128 == 4.125 and 4 + 8 / 32 == 4.25 and 4 + 8 / 16 == 4.5
-    item = _item(q, "w4a16-group128-gb")
+    item = find_item(q, "w4a16-group128-gb")
     assert item.unit == "GB" and item.accepts(70e9 * 4.125 / 8 / 1e9) and not item.accepts(35.0)
-    kv = _item(q, "kv-fp8-savings-gb")
+    kv = find_item(q, "kv-fp8-savings-gb")
     assert kv.unit == "GB" and kv.accepts(2 * 80 * 8 * 128 * 16 * 32768 / 1e9)
 
 

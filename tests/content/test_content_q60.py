@@ -8,10 +8,7 @@ import torch
 
 from quizgen.bank.models import BugItem, DesignItem
 from quizgen.export.markup import markdown_block
-
-
-def _item(q, item_id):
-    return next(i for i in q.concepts if i.id == item_id)
+from bank_items import find_item
 
 
 def test_half_wrong_summary_stays_corrected(bank):
@@ -49,7 +46,7 @@ def test_per_token_and_per_output_channel_scales_factor_out_of_the_gemm():
 
 
 def test_outlier_item_counts_the_codes_left_for_ordinary_values(bank):
-    item = _item(bank.get(60), "outlier-int8-levels")
+    item = find_item(bank.get(60), "outlier-int8-levels")
     codes = torch.round(torch.linspace(-1, 1, 2001, dtype=torch.float64) / (60 / 127)).unique()
     assert item.exact and item.answer == len(codes) == 5
     assert "per-token" in item.explanation.lower() and "SmoothQuant" in item.explanation
@@ -76,7 +73,7 @@ def test_design_items(bank):
     q = bank.get(60)
     designs = {i.id for i in q.concepts if isinstance(i, DesignItem)}
     assert designs == {"design-w8a8-accuracy-drop", "design-choose-mode-deployments"}
-    assert not _item(q, "dynamic-step-ratio").exact  # a ratio, not a count
+    assert not find_item(q, "dynamic-step-ratio").exact  # a ratio, not a count
 
 
 def test_maths_renders_in_the_sheet(bank):

@@ -10,27 +10,13 @@ import torch
 import torch.nn.functional as F
 
 from quizgen.bank.models import BugItem, ChoiceItem, DesignItem
+from bank_items import find_item, run_snippet
 
 QID = 61
 
 
-def _item(q, item_id):
-    return next(i for i in q.concepts if i.id == item_id)
-
-
 def _urls(q):
     return {str(r.url) for r in q.references}
-
-
-def _run_snippet(code: str, replace: dict[int, str] | None = None) -> dict:
-    """Execute a spot-the-bug snippet, optionally with some lines replaced (keeping their indentation)."""
-    lines = code.rstrip("\n").splitlines()
-    for number, new in (replace or {}).items():
-        old = lines[number - 1]
-        lines[number - 1] = old[: len(old) - len(old.lstrip())] + new
-    namespace = {"torch": torch, "F": F, "math": math}
-    exec("\n".join(lines), namespace)  # the bank's own snippet, not user input
-    return namespace
 
 
 def test_answer_keeps_the_t_squared_correction(bank):
@@ -69,7 +55,7 @@ def test_design_and_spot_the_bug_items_exist(bank):
 
 
 def test_reverse_kl_item_prefers_the_shapes_its_numbers_say(bank):
-    item = _item(bank.get(QID), "kd-reverse-kl-mode-seeking")
+    item = find_item(bank.get(QID), "kd-reverse-kl-mode-seeking")
     assert isinstance(item, ChoiceItem)
 
     def kl(a, b):
@@ -85,14 +71,14 @@ def test_reverse_kl_item_prefers_the_shapes_its_numbers_say(bank):
 
 
 def test_logit_cache_item_explains_why_teachers_run_online(bank):
-    item = _item(bank.get(QID), "kd-logit-cache-size")
+    item = find_item(bank.get(QID), "kd-logit-cache-size")
     assert item.unit == "TB"
     assert item.accepts(1e9 * 128256 * 2 / 1e12)
     assert "top-$k$" in item.explanation
 
 
 def test_spot_the_bug_line_is_the_softmax_over_the_wrong_axis(bank):
-    item = _item(bank.get(QID), "kd-bug-lm-distill-loss")
+    item = find_item(bank.get(QID), "kd-bug-lm-distill-loss")
     assert "dim=1" in item.lines[item.bug_line - 1]
 
     torch.manual_seed(0)
@@ -104,9 +90,9 @@ def test_spot_the_bug_line_is_the_softmax_over_the_wrong_axis(bank):
                                          reduction="batchmean")
                 + (1 - alpha) * F.cross_entropy(s.reshape(-1, V), labels.reshape(-1)))
 
-    fixed = _run_snippet(item.code, {item.bug_line: "p_teacher = F.softmax(teacher_logits / T, dim=-1)"})
+    fixed = run_snippet(item.code, {item.bug_line: "p_teacher = F.softmax(teacher_logits / T, dim=-1)"})
     assert torch.allclose(fixed["lm_distill_loss"](s, t, labels, mask, T, alpha), expected, atol=1e-9)
-    buggy = _run_snippet(item.code)
+    buggy = run_snippet(item.code)
     assert not torch.allclose(buggy["lm_distill_loss"](s, t, labels, mask, T, alpha), expected, atol=1e-3)
 
 

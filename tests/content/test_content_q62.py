@@ -4,28 +4,13 @@ SparseGPT/Wanda, Minitron), the new item kinds, and that the spot-the-bug line i
 
 from __future__ import annotations
 
-import math
 
 import torch
-import torch.nn.functional as F
 
 from quizgen.bank.models import BugItem, DesignItem
+from bank_items import find_item, run_snippet
 
 QID = 62
-
-
-def _item(q, item_id):
-    return next(i for i in q.concepts if i.id == item_id)
-
-
-def _run_snippet(code: str, replace: dict[int, str] | None = None) -> dict:
-    lines = code.rstrip("\n").splitlines()
-    for number, new in (replace or {}).items():
-        old = lines[number - 1]
-        lines[number - 1] = old[: len(old) - len(old.lstrip())] + new
-    namespace = {"torch": torch, "F": F, "math": math}
-    exec("\n".join(lines), namespace)  # the bank's own snippet, not user input
-    return namespace
 
 
 def _all_text(q) -> str:
@@ -48,7 +33,7 @@ def test_rounding_pitfall_states_pytorch_convention_without_calling_others_wrong
 
 
 def test_round_half_even_item_is_a_scenario(bank):
-    item = _item(bank.get(QID), "prune-round-half-even")
+    item = find_item(bank.get(QID), "prune-round-half-even")
     assert "parity" in item.prompt.lower()
     assert "_compute_nparams_toprune" in item.explanation
     assert round(0.5 * 5) == 2  # the convention the item teaches
@@ -59,7 +44,7 @@ def test_global_pruning_claim_cites_blalock_2020(bank):
     assert "Blalock" in q.answer and "global" in q.answer.lower()
     ref = next(r for r in q.references if r.title == "What is the State of Neural Network Pruning?")
     assert ref.year == 2020 and "2003.03033" in str(ref.url) and "Blalock" in ref.authors
-    flashcard = _item(q, "prune-global-vs-layer")
+    flashcard = find_item(q, "prune-global-vs-layer")
     assert "Blalock" in flashcard.answer
 
 
@@ -84,13 +69,13 @@ def test_design_and_spot_the_bug_items_exist(bank):
 
 
 def test_2_4_memory_item_follows_from_the_bits(bank):
-    item = _item(bank.get(QID), "prune-2-4-memory")
+    item = find_item(bank.get(QID), "prune-2-4-memory")
     dense_mib = 4096 * 4096 * 2 / 2**20
     assert item.unit == "MiB" and item.accepts(dense_mib * 9 / 16)
 
 
 def test_spot_the_bug_line_is_the_topk_over_the_wrong_axis(bank):
-    item = _item(bank.get(QID), "prune-bug-wanda-mask")
+    item = find_item(bank.get(QID), "prune-bug-wanda-mask")
     assert "dim=0" in item.lines[item.bug_line - 1] and "topk" in item.lines[item.bug_line - 1]
 
     torch.manual_seed(0)
@@ -99,9 +84,9 @@ def test_spot_the_bug_line_is_the_topk_over_the_wrong_axis(bank):
     expected = torch.ones_like(W, dtype=torch.bool)
     expected.scatter_(1, score.argsort(dim=1)[:, :4], False)  # the 4 lowest scores of each row
 
-    fixed = _run_snippet(item.code, {item.bug_line: "idx = torch.topk(score, k, dim=1, largest=False).indices"})
+    fixed = run_snippet(item.code, {item.bug_line: "idx = torch.topk(score, k, dim=1, largest=False).indices"})
     assert torch.equal(fixed["wanda_mask"](W, X, sparsity), expected)
-    buggy = _run_snippet(item.code)
+    buggy = run_snippet(item.code)
     try:
         wrong = buggy["wanda_mask"](W, X, sparsity)
     except RuntimeError:

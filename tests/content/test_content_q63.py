@@ -5,27 +5,13 @@ the break-even rank is quoted as 2985.22, the "not low-rank" claim is sourced (A
 
 from __future__ import annotations
 
-import math
 
 import torch
 
 from quizgen.bank.models import BugItem, DesignItem
+from bank_items import find_item, run_snippet
 
 QID = 63
-
-
-def _item(q, item_id):
-    return next(i for i in q.concepts if i.id == item_id)
-
-
-def _run_snippet(code: str, replace: dict[int, str] | None = None) -> dict:
-    lines = code.rstrip("\n").splitlines()
-    for number, new in (replace or {}).items():
-        old = lines[number - 1]
-        lines[number - 1] = old[: len(old) - len(old.lstrip())] + new
-    namespace = {"torch": torch, "math": math, "print": lambda *a, **k: None}
-    exec("\n".join(lines), namespace)  # the bank's own snippet, not user input
-    return namespace
 
 
 def test_spectral_norm_optimality_is_credited_to_mirsky_1960(bank):
@@ -38,7 +24,7 @@ def test_spectral_norm_optimality_is_credited_to_mirsky_1960(bank):
     pitfall = next(p for p in q.pitfalls if "spectral norm" in p.claim and "Eckart" in p.claim)
     assert "Frobenius" in pitfall.correction and "Mirsky" in pitfall.correction and "1960" in pitfall.correction
     for item_id in ("compress-spectral-error", "compress-eckart-young"):
-        item = _item(q, item_id)
+        item = find_item(q, item_id)
         assert "Mirsky" in item.explanation + getattr(item, "answer", "")
 
 
@@ -54,7 +40,7 @@ def test_mirsky_reference_has_a_clean_title_and_eckart_young_has_its_own_entry(b
 
 
 def test_break_even_rank_is_quoted_as_2985_22(bank):
-    item = _item(bank.get(QID), "compress-max-rank-ffn")
+    item = find_item(bank.get(QID), "compress-max-rank-ffn")
     assert f"{4096 * 11008 / (4096 + 11008):.2f}" == "2985.22"
     assert "2985.22" in item.explanation and "2985.3" not in item.explanation
     assert item.answer == (4096 * 11008 - 1) // (4096 + 11008)
@@ -97,15 +83,15 @@ def test_design_and_spot_the_bug_items_exist(bank):
 
 
 def test_spot_the_bug_line_is_the_transposed_vh(bank):
-    item = _item(bank.get(QID), "compress-bug-low-rank")
+    item = find_item(bank.get(QID), "compress-bug-low-rank")
     assert "Vh[:, :k].T" in item.lines[item.bug_line - 1]
     torch.manual_seed(0)
     W, k = torch.randn(64, 64, dtype=torch.float64), 8
     sigma = torch.linalg.svdvals(W)
 
-    fixed = _run_snippet(item.code, {item.bug_line: "B = Vh[:k, :]"})
+    fixed = run_snippet(item.code, {item.bug_line: "B = Vh[:k, :]"})
     A, B = fixed["low_rank"](W, k)
     assert torch.isclose(torch.linalg.matrix_norm(W - A @ B, ord=2), sigma[k])
-    buggy = _run_snippet(item.code)
+    buggy = run_snippet(item.code)
     A, B = buggy["low_rank"](W, k)
     assert not torch.isclose(torch.linalg.matrix_norm(W - A @ B, ord=2), sigma[k])

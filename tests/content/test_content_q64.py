@@ -4,28 +4,14 @@ the gamma item and the spot-the-bug line agree with the algorithm."""
 
 from __future__ import annotations
 
-import math
 
 import torch
 
 from quizgen.bank.models import BugItem, ChoiceItem, DesignItem
 from quizgen.grading.task import Task
+from bank_items import find_item, run_snippet
 
 QID = 64
-
-
-def _item(q, item_id):
-    return next(i for i in q.concepts if i.id == item_id)
-
-
-def _run_snippet(code: str, replace: dict[int, str] | None = None) -> dict:
-    lines = code.rstrip("\n").splitlines()
-    for number, new in (replace or {}).items():
-        old = lines[number - 1]
-        lines[number - 1] = old[: len(old) - len(old.lstrip())] + new
-    namespace = {"torch": torch, "math": math}
-    exec("\n".join(lines), namespace)  # the bank's own snippet, not user input
-    return namespace
 
 
 def _speedup(alpha: float, gamma: int, c: float) -> float:
@@ -59,7 +45,7 @@ def test_walltime_formula_is_a_display_block(bank):
 
 
 def test_choose_gamma_item_picks_the_argmax_of_the_speedup(bank):
-    item = _item(bank.get(QID), "spec-choose-gamma")
+    item = find_item(bank.get(QID), "spec-choose-gamma")
     assert isinstance(item, ChoiceItem)
     best = max(range(1, 30), key=lambda g: _speedup(0.6, g, 0.1))
     right = next(o.text for o in item.options if o.correct)
@@ -70,7 +56,7 @@ def test_choose_gamma_item_picks_the_argmax_of_the_speedup(bank):
 
 def test_batch_erosion_item_is_below_the_batch_one_speedup(bank):
     q = bank.get(QID)
-    erosion, batch_one = _item(q, "spec-batch-erosion"), _item(q, "spec-walltime")
+    erosion, batch_one = find_item(q, "spec-batch-erosion"), find_item(q, "spec-walltime")
     assert 1 < erosion.answer < batch_one.answer
     assert erosion.accepts(((1 - 0.8**5) / 0.2) / (128 * 5 / 295 + 0.2))
 
@@ -85,11 +71,11 @@ def test_design_and_spot_the_bug_items_exist(bank):
 
 def test_spot_the_bug_line_is_the_inverted_residual(bank):
     q = bank.get(QID)
-    item = _item(q, "spec-bug-verify")
+    item = find_item(q, "spec-bug-verify")
     assert "q[i] - p[i]" in item.lines[item.bug_line - 1]
     reference = Task.of(q).load_reference()
-    fixed = _run_snippet(item.code, {item.bug_line: "residual = torch.clamp(p[i] - q[i], min=0)"})
-    buggy = _run_snippet(item.code)
+    fixed = run_snippet(item.code, {item.bug_line: "residual = torch.clamp(p[i] - q[i], min=0)"})
+    buggy = run_snippet(item.code)
 
     # all distributions distinct, ratios 0.5, 0.25 and 2.0 at the drafted tokens (facts.md, Q64 (d))
     p = torch.tensor([[0.1, 0.6, 0.3], [0.2, 0.1, 0.7], [0.5, 0.4, 0.1], [0.3, 0.3, 0.4]], dtype=torch.float64)

@@ -4,29 +4,15 @@ escaped underscores), the new item kinds, and that the spot-the-bug line is the 
 
 from __future__ import annotations
 
-import math
 import re
 
 import torch
 
 from quizgen.bank.models import BugItem, DesignItem, NumericItem
 from quizgen.grading.task import Task
+from bank_items import find_item, run_snippet
 
 QID = 65
-
-
-def _item(q, item_id):
-    return next(i for i in q.concepts if i.id == item_id)
-
-
-def _run_snippet(code: str, replace: dict[int, str] | None = None) -> dict:
-    lines = code.rstrip("\n").splitlines()
-    for number, new in (replace or {}).items():
-        old = lines[number - 1]
-        lines[number - 1] = old[: len(old) - len(old.lstrip())] + new
-    namespace = {"torch": torch, "math": math}
-    exec("\n".join(lines), namespace)  # the bank's own snippet, not user input
-    return namespace
 
 
 def test_2025_26_part_covers_disaggregation_chunked_prefill_prefix_caching_roofline_goodput(bank):
@@ -44,7 +30,7 @@ def test_2025_26_part_covers_disaggregation_chunked_prefill_prefix_caching_roofl
 
 def test_roofline_batch_item_uses_dense_flops_and_names_its_source(bank):
     q = bank.get(QID)
-    item = _item(q, "serve-roofline-batch")
+    item = find_item(q, "serve-roofline-batch")
     assert "datasheet" in item.prompt and "with sparsity" in item.prompt
     assert item.unit == "sequences" and item.accepts(1979e12 / 2 / 3.35e12)
     assert not item.accepts(1979e12 / 3.35e12)  # the sparse figure would double it
@@ -53,7 +39,7 @@ def test_roofline_batch_item_uses_dense_flops_and_names_its_source(bank):
 
 def test_kv_ceiling_item_shows_long_context_decode_stays_memory_bound(bank):
     q = bank.get(QID)
-    ceiling, ridge = _item(q, "serve-kv-intensity-ceiling"), _item(q, "serve-roofline-batch")
+    ceiling, ridge = find_item(q, "serve-kv-intensity-ceiling"), find_item(q, "serve-roofline-batch")
     per_token = 2 * 80 * 8 * 128 * 2
     assert per_token == 327_680
     assert ceiling.accepts(2 * 70e9 / (per_token * 4096))
@@ -62,9 +48,9 @@ def test_kv_ceiling_item_shows_long_context_decode_stays_memory_bound(bank):
 
 def test_kv_budget_and_prefix_cache_items_are_exact_counts(bank):
     q = bank.get(QID)
-    sequences = _item(q, "serve-max-sequences")
+    sequences = find_item(q, "serve-max-sequences")
     assert sequences.exact and sequences.answer == 80 * 2**30 // (327_680 * 4096)
-    prefix = _item(q, "serve-prefix-cache-blocks")
+    prefix = find_item(q, "serve-prefix-cache-blocks")
     assert prefix.exact and prefix.answer == (2008 // 16) * 63
     assert "full blocks" in prefix.prompt
 
@@ -100,7 +86,7 @@ def test_design_and_spot_the_bug_items_exist(bank):
 
 def test_spot_the_bug_line_is_repeat_instead_of_repeat_interleave(bank):
     q = bank.get(QID)
-    item = _item(q, "serve-bug-paged-gqa")
+    item = find_item(q, "serve-bug-paged-gqa")
     assert "k.repeat(" in item.lines[item.bug_line - 1]
     reference = Task.of(q).load_reference()
     torch.manual_seed(0)
@@ -111,7 +97,7 @@ def test_spot_the_bug_line_is_repeat_instead_of_repeat_interleave(bank):
     table = torch.tensor([7, 2, 5])
     expected = reference.paged_decode_attention(qv, k_cache, v_cache, table, 37)
 
-    fixed = _run_snippet(item.code, {item.bug_line: "k = k.repeat_interleave(H // Hkv, dim=1)"})
+    fixed = run_snippet(item.code, {item.bug_line: "k = k.repeat_interleave(H // Hkv, dim=1)"})
     assert torch.allclose(fixed["paged_decode"](qv, k_cache, v_cache, table, 37), expected, atol=1e-9)
-    buggy = _run_snippet(item.code)
+    buggy = run_snippet(item.code)
     assert not torch.allclose(buggy["paged_decode"](qv, k_cache, v_cache, table, 37), expected, atol=1e-3)

@@ -1,12 +1,12 @@
-"""Correct implementations of tasks 51-55 adapted from public code (tests/correct/NN_slug/*.py) score 100.
+"""Correct implementations adapted from public code (tests/correct/NN_slug/*.py, each naming its
+source) score 100 and are never diagnosed with a known mistake.
 
-Each file is written differently from the task's reference (HF transformers, Meta's llama, torchtune,
-PEFT, loralib, vLLM, flash-attn's attention_ref, bitsandbytes' default backend and CUDA kernel:
-other ops, other orders, loops instead of vectorized code, and conventions the contract allows, such
-as a rank-mismatch message that names A instead of r, complex64 RoPE for float32 inputs, a reciprocal
-1 / absmax, or results that are views). A hidden suite that refuses one of them is stricter than its
-contract. Each is graded on two fresh seeds, so a verdict that depends on the seed shows up over
-repeated runs.
+Each file is written differently from the task's reference (HF transformers, Meta's llama, PEFT,
+loralib, bitsandbytes, Megatron-LM, torchtitan, torch.utils.checkpoint, flash-attn, PyTorch's
+observers, torch.nn.utils.prune, vLLM...: other ops, other orders, loops instead of vectorized code,
+and conventions the contract allows, such as a rank-mismatch message that names A instead of r).
+A hidden suite that refuses one of them is stricter than its contract. Each is graded on two fresh
+seeds, so a verdict that depends on the seed shows up over repeated runs.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 from quizgen.grading.runner import check_file, grade_checked, grading_launcher
 
 CORRECT = Path(__file__).parent / "correct"
-TASKS = ("51_architectures", "52_moe", "53_sparse_attention", "54_lora", "55_qlora")
+TASKS = sorted(p.name for p in CORRECT.iterdir() if p.is_dir())
 FILES = [path for task in TASKS for path in sorted((CORRECT / task).glob("*.py"))]
 
 
@@ -31,7 +31,8 @@ def launcher(tmp_path_factory):
             yield instance
 
 
-def test_every_task_has_two_to_four_correct_files():
+def test_every_task_has_two_to_four_correct_files(bank):
+    assert len(TASKS) == len([q for q in bank.questions if q.coding])
     for task in TASKS:
         count = len(list((CORRECT / task).glob("*.py")))
         assert 2 <= count <= 4, f"tests/correct/{task} holds {count} files"
