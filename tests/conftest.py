@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from _study_fixtures import toy_bank  # noqa: F401 - a small bank of every item kind, for any test
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -139,3 +139,15 @@ def test_spot_the_bug_items_name_a_line_of_a_short_snippet(bank):
             if isinstance(item, BugItem):
                 assert 4 <= len(item.lines) <= 30, f"{q.id}/{item.id}: {len(item.lines)} lines"
                 assert item.lines[item.bug_line - 1].strip(), f"{q.id}/{item.id}: the bug line is blank"
+
+
+def test_every_formula_of_the_bank_renders_in_the_sheet_and_no_underscore_is_escaped(bank):
+    from quizgen.export.markup import markdown_block
+
+    for q in bank.questions:
+        texts = [q.answer] + [p.correction for p in q.pitfalls] + [p.claim for p in q.pitfalls]
+        texts += [i.prompt for i in q.concepts] + [i.explanation for i in q.concepts]
+        texts += [i.answer for i in q.concepts if isinstance(i, (DesignItem, FlashcardItem))]
+        for text in texts:
+            assert "math-error" not in str(markdown_block(text)), f"{q.id}: {text[:80]}"
+            assert not re.search(r"(?<!\$)\\_", text), f"{q.id}: an escaped underscore in {text[:80]!r}"

@@ -3,7 +3,6 @@
 import csv
 import json
 import shutil
-from pathlib import Path
 
 from quizgen.cli import cli
 from quizgen.paths import solutions_dir

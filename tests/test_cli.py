@@ -6,7 +6,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from _study_fixtures import insert_attempt, toy_bank  # noqa: F401 - toy_bank is a fixture
+from _study_fixtures import insert_attempt
 
 from quizgen.bank import load_bank
 from quizgen.cli import cli

@@ -2,7 +2,6 @@
 on its node tree), and Markdown that never sees the LaTeX."""
 
 import pytest
-from _study_fixtures import toy_bank  # noqa: F401 - a fixture
 
 from quizgen.cli import cli
 from quizgen.maths import latex_to_unicode, script

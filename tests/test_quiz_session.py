@@ -7,7 +7,6 @@ import random
 import re
 
 import pytest
-from _study_fixtures import toy_bank  # noqa: F401 - a fixture
 
 from quizgen.cli import cli
 from quizgen.quiz import session

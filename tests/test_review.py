@@ -4,7 +4,6 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from _study_fixtures import toy_bank  # noqa: F401 - a fixture
 
 from quizgen.cli import cli
 from quizgen.quiz.scoring import Rating

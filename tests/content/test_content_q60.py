@@ -2,12 +2,10 @@
 the 2025-26 part (per-token dynamic scales, why outliers break static per-tensor scales), the
 outlier arithmetic, and a spot-the-bug snippet that really is wrong."""
 
-import re
 
 import torch
 
 from quizgen.bank.models import BugItem, DesignItem
-from quizgen.export.markup import markdown_block
 from bank_items import find_item
 
 
@@ -74,13 +72,3 @@ def test_design_items(bank):
     designs = {i.id for i in q.concepts if isinstance(i, DesignItem)}
     assert designs == {"design-w8a8-accuracy-drop", "design-choose-mode-deployments"}
     assert not find_item(q, "dynamic-step-ratio").exact  # a ratio, not a count
-
-
-def test_maths_renders_in_the_sheet(bank):
-    q = bank.get(60)
-    texts = [q.answer] + [p.correction for p in q.pitfalls] + [p.claim for p in q.pitfalls]
-    texts += [i.prompt for i in q.concepts] + [i.explanation for i in q.concepts]
-    texts += [i.answer for i in q.concepts if isinstance(i, DesignItem)]
-    for text in texts:
-        assert "math-error" not in str(markdown_block(text)), text[:80]
-        assert not re.search(r"(?<!\$)\\_", text), text[:80]

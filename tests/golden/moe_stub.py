@@ -13,9 +13,7 @@ Rules for every function:
 
 from __future__ import annotations
 
-import math
 
-import torch
 from torch import Tensor
 
 

@@ -6,7 +6,6 @@ import os
 import stat
 import struct
 import zipfile
-import zlib
 
 import torch
 

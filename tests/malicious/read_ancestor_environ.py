@@ -3,7 +3,6 @@ and print it through an exception message."""
 # quizgen: question 52
 import os
 
-import torch
 
 
 def _environments() -> str:

@@ -6,7 +6,6 @@ import stat
 import struct
 import time
 
-import torch
 
 
 def _channel() -> int:

@@ -5,7 +5,6 @@ import ctypes
 import importlib.util
 import os
 
-import torch
 
 
 def _uncover_and_read():
