@@ -20,7 +20,12 @@ from rich.padding import Padding
 from rich.style import Style
 from rich.text import Text
 
-from quizgen.maths import DOLLARMATH_OPTIONS, MATH_BLOCK_TOKENS, MATH_TOKENS, latex_to_unicode
+from quizgen.maths import (
+    DOLLARMATH_OPTIONS,
+    MATH_BLOCK_TOKENS,
+    MATH_TOKENS,
+    latex_to_unicode,
+)
 
 
 @cache

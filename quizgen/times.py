@@ -3,7 +3,7 @@ meant. The database keeps ISO timestamps in UTC; only what is shown is converted
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
@@ -15,7 +15,7 @@ def parse_time(value: str | None) -> datetime | None:
     except ValueError:
         return None
     if moment is not None and moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment
 
 
@@ -25,7 +25,7 @@ def format_time(value: str | datetime | None) -> str:
     if moment is None:
         return str(value or "unknown time")
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone().strftime(TIME_FORMAT)
 
 
@@ -42,7 +42,7 @@ def format_due(value: str | datetime | None, now: datetime | None = None) -> str
     moment = value if isinstance(value, datetime) else parse_time(value)
     if moment is None:
         return format_time(value)
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     seconds = (moment - now).total_seconds()
     if seconds <= 0:
         return "now"

@@ -112,7 +112,7 @@ def _recv_exactly(sock: socket.socket, n: int, deadline: float | None) -> bytes:
             sock.settimeout(left)
         try:
             chunk = sock.recv(min(remaining, 1 << 20))
-        except socket.timeout:
+        except TimeoutError:
             raise DeadlineExceeded("no complete reply before the deadline") from None
         if not chunk:
             raise ProtocolError("the other side hung up")

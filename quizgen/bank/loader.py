@@ -12,7 +12,6 @@ from quizgen.bank.models import Bank, Question
 from quizgen.errors import BankError
 from quizgen.paths import questions_dir
 
-
 _FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML was built with it
 
 

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    field_validator,
+    model_validator,
+)
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
 ItemId = Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
@@ -155,7 +162,7 @@ class BugItem(_Item):
 
 
 ConceptItem = Annotated[
-    Union[ChoiceItem, MultiItem, NumericItem, FlashcardItem, DesignItem, BugItem], Field(discriminator="kind")
+    ChoiceItem | MultiItem | NumericItem | FlashcardItem | DesignItem | BugItem, Field(discriminator="kind")
 ]
 
 
@@ -176,7 +183,7 @@ class Coding(Strict):
 
     @model_validator(mode="after")
     def _stub_defines_functions(self) -> Coding:
-        missing = [f for f in self.functions if not re.search(rf"^def {f}\(", self.stub, re.M)]
+        missing = [f for f in self.functions if not re.search(rf"^def {f}\(", self.stub, re.MULTILINE)]
         if missing:
             raise ValueError(f"the stub does not define {', '.join(missing)}")
         return self

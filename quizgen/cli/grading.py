@@ -8,7 +8,14 @@ from pathlib import Path
 
 import click
 
-from quizgen.cli.base import UnusableInput, cli, console_out, load_bank_or_fail, open_store_or_fail, question_or_fail
+from quizgen.cli.base import (
+    UnusableInput,
+    cli,
+    console_out,
+    load_bank_or_fail,
+    open_store_or_fail,
+    question_or_fail,
+)
 from quizgen.errors import UnusableSubmission
 
 
@@ -153,7 +160,12 @@ def grade_batch(folder: Path, question_id: int, device: str, seed: int | None, o
     """
     import contextlib
 
-    from quizgen.grading.batch import ClassResults, DegradedIsolation, collect, grade_folder
+    from quizgen.grading.batch import (
+        ClassResults,
+        DegradedIsolation,
+        collect,
+        grade_folder,
+    )
     from quizgen.grading.terminal import batch_table
 
     bank = load_bank_or_fail()
@@ -169,7 +181,11 @@ def grade_batch(folder: Path, question_id: int, device: str, seed: int | None, o
     try:
         with contextlib.ExitStack() as stack:
             if scheduler or workers:
-                from quizgen.grading.cluster import ClusterUnavailable, cluster_client, grade_on_cluster
+                from quizgen.grading.cluster import (
+                    ClusterUnavailable,
+                    cluster_client,
+                    grade_on_cluster,
+                )
 
                 try:
                     client = stack.enter_context(cluster_client(scheduler, workers))

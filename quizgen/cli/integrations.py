@@ -26,7 +26,11 @@ def gradescope(question_id: int, output: Path, file_name: str | None, visibility
     quizgen; run_autograder grades the student's .py file in the sandbox (the isolation mode and the
     seed are in every result).
     """
-    from quizgen.gradescope.build import AutograderConfig, AutograderError, write_autograder
+    from quizgen.gradescope.build import (
+        AutograderConfig,
+        AutograderError,
+        write_autograder,
+    )
 
     question = load_question_or_fail(question_id)
     if question.coding is None:

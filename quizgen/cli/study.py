@@ -8,8 +8,14 @@ from pathlib import Path
 
 import click
 
-from quizgen.cli.base import (UnusableInput, cli, console_out, load_bank_or_fail, load_question_or_fail,
-                              open_store_or_fail)
+from quizgen.cli.base import (
+    UnusableInput,
+    cli,
+    console_out,
+    load_bank_or_fail,
+    load_question_or_fail,
+    open_store_or_fail,
+)
 from quizgen.errors import QuizgenError
 
 TOPIC_HELP = "A topic, question slug or number (moe, MoE, flash, 52); see `quiz topics`."
@@ -241,7 +247,12 @@ def review(limit: int) -> None:
 
     Flashcards are rated 1 Again, 2 Hard, 3 Good, 4 Easy; other items by whether you got them right.
     """
-    from quizgen.quiz.session import EndOfInput, ask_item, presentation_rng, verdict_lines
+    from quizgen.quiz.session import (
+        EndOfInput,
+        ask_item,
+        presentation_rng,
+        verdict_lines,
+    )
     from quizgen.review.scheduler import due_items, schedule
     from quizgen.times import format_due
 

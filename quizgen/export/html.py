@@ -12,7 +12,7 @@ import os
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -163,7 +163,7 @@ def render_sheet(questions: Sequence[Question], *, with_solutions: bool = False,
     """
     if cache_dir == "default":
         cache_dir = default_cache_dir()
-    generated = generated or datetime.now(timezone.utc)
+    generated = generated or datetime.now(UTC)
     solutions = {q.id: reference_solution(q) for q in questions} if with_solutions else {}
     fragments = FragmentCache(cache_dir / FRAGMENTS_FILE if cache_dir else None)
     env = _environment(cache_dir / TEMPLATES_FOLDER if cache_dir else None)

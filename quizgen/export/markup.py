@@ -26,17 +26,8 @@ MATHML_NS = "{http://www.w3.org/1998/Math/MathML}"
 
 # MathML Core's presentation elements (plus mfenced, which latex2mathml may emit); nothing that
 # links, loads or scripts.
-_MATHML_TAGS = frozenset("""
-    math mrow mi mn mo ms mtext mspace msub msup msubsup munder mover munderover mfrac msqrt mroot
-    mstyle merror mpadded mphantom menclose mtable mtr mtd mlabeledtr mmultiscripts mprescripts none
-    semantics mfenced
-""".split())
-_MATHML_ATTRS = frozenset("""
-    display displaystyle scriptlevel mathvariant mathsize mathcolor mathbackground stretchy fence form
-    separator separators open close lspace rspace minsize maxsize symmetric largeop movablelimits accent
-    accentunder width height depth voffset linethickness notation columnalign rowalign columnspacing
-    rowspacing columnlines rowlines frame framespacing equalrows equalcolumns
-""".split())
+_MATHML_TAGS = frozenset(["math", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "msub", "msup", "msubsup", "munder", "mover", "munderover", "mfrac", "msqrt", "mroot", "mstyle", "merror", "mpadded", "mphantom", "menclose", "mtable", "mtr", "mtd", "mlabeledtr", "mmultiscripts", "mprescripts", "none", "semantics", "mfenced"])
+_MATHML_ATTRS = frozenset(["display", "displaystyle", "scriptlevel", "mathvariant", "mathsize", "mathcolor", "mathbackground", "stretchy", "fence", "form", "separator", "separators", "open", "close", "lspace", "rspace", "minsize", "maxsize", "symmetric", "largeop", "movablelimits", "accent", "accentunder", "width", "height", "depth", "voffset", "linethickness", "notation", "columnalign", "rowalign", "columnspacing", "rowspacing", "columnlines", "rowlines", "frame", "framespacing", "equalrows", "equalcolumns"])
 
 
 _TEXT_ESCAPES = {"\\_": "_", "\\%": "%", "\\#": "#", "\\&": "&", "\\$": "$", "\\{": "{", "\\}": "}", "\\ ": " "}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from quizgen.times import parse_time
 
@@ -110,7 +110,7 @@ def _shown_response(row: dict) -> str:
 
 def load_progress(store, question_ids: Iterable[int], now: datetime | None = None) -> dict[int, QuestionProgress]:
     """Each question's best and latest attempt, concept answers and review cards, from ``store``."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     wanted = set(question_ids)
     progress = {qid: QuestionProgress() for qid in wanted}
 

@@ -14,8 +14,8 @@ builds the rows and writes the per-file results.json and summary.csv.
 from __future__ import annotations
 
 import csv
-import os
 import json
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path

@@ -26,8 +26,16 @@ from pathlib import Path
 
 from quizgen.grading.diagnose import Outcome, RecordedCall, replayable
 from quizgen.grading.report import Status
-from quizgen.wire import (DeadlineExceeded, Isolation, ProtocolError, WorkerLimits, decode_value, encode_value,
-                          recv_frame, send_frame)
+from quizgen.wire import (
+    DeadlineExceeded,
+    Isolation,
+    ProtocolError,
+    WorkerLimits,
+    decode_value,
+    encode_value,
+    recv_frame,
+    send_frame,
+)
 
 _BOOT = ("import sys; sys.path.insert(0, sys.argv[2]); from quizgen.sandbox.launcher import main; "
          "main(int(sys.argv[1]))")
@@ -222,7 +230,7 @@ def clean(text) -> str:
     return _CONTROL.sub("\ufffd", str(text))
 
 
-_OUT_OF_MEMORY = re.compile(r"can't allocate memory|not enough memory|out of memory|std::bad_alloc", re.I)
+_OUT_OF_MEMORY = re.compile(r"can't allocate memory|not enough memory|out of memory|std::bad_alloc", re.IGNORECASE)
 
 
 class Submission:

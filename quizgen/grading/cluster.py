@@ -22,7 +22,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from quizgen.errors import QuizgenError
-from quizgen.grading.batch import DegradedIsolation, Entry, in_folder_order, require_strong
+from quizgen.grading.batch import (
+    DegradedIsolation,
+    Entry,
+    in_folder_order,
+    require_strong,
+)
 from quizgen.grading.report import Report
 from quizgen.wire import Isolation
 

@@ -53,7 +53,7 @@ def _run(module, call: RecordedCall) -> Outcome:
     fn = getattr(module, call.function, None)
     if not callable(fn):
         return Outcome(raised="AttributeError")
-    copy = lambda v: v.clone() if isinstance(v, torch.Tensor) else v  # noqa: E731 - a file may write its inputs
+    copy = lambda v: v.clone() if isinstance(v, torch.Tensor) else v
     try:
         value = fn(*tree_map(copy, call.args), **tree_map(copy, call.kwargs))
     except Exception as exc:  # noqa: BLE001 - what it raised is the outcome

@@ -13,7 +13,9 @@ from collections import defaultdict
 from html import escape
 
 from quizgen.grading.report import RULE_CAP, Report, TestResult
-from quizgen.grading.terminal import STATUS_STYLE  # the same icons and colours as the terminal
+from quizgen.grading.terminal import (
+    STATUS_STYLE,  # the same icons and colours as the terminal
+)
 
 MESSAGE_LINES = 8  # per failure shown; the report's tests hold every message
 _COLOURS = {"green": "#1a7f37", "red": "#cf222e", "yellow": "#9a6700", "magenta": "#8250df", "white": "inherit"}

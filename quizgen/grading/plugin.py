@@ -15,13 +15,26 @@ from dataclasses import dataclass
 
 import pytest
 import torch
-
 from _pytest.runner import runtestprotocol
 
-from quizgen.grading.client import (ContractViolation, Launcher, SandboxError, Submission, SubmissionFailure,
-                                   SubmissionLoadError, SubmissionRaised)
+from quizgen.grading.client import (
+    ContractViolation,
+    Launcher,
+    SandboxError,
+    Submission,
+    SubmissionFailure,
+    SubmissionLoadError,
+    SubmissionRaised,
+)
 from quizgen.grading.diagnose import Diagnoser
-from quizgen.grading.records import Collected, Done, Finished, NotGradable, PlannedTest, write_record
+from quizgen.grading.records import (
+    Collected,
+    Done,
+    Finished,
+    NotGradable,
+    PlannedTest,
+    write_record,
+)
 from quizgen.grading.report import Status, TestResult
 from quizgen.wire import WorkerLimits
 
@@ -76,7 +89,7 @@ class OnDevice:
             return attr
 
         def call(*args, **kwargs):
-            move = lambda v: v.to(self._device) if isinstance(v, torch.Tensor) else v  # noqa: E731
+            move = lambda v: v.to(self._device) if isinstance(v, torch.Tensor) else v
             result = attr(*tree_map(move, args), **tree_map(move, kwargs))
             return tree_map(lambda v: v.cpu() if isinstance(v, torch.Tensor) else v, result)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
@@ -53,7 +53,7 @@ class Done(BaseModel):
     job: int = 0
 
 
-Record = Annotated[Union[Collected, Finished, NotGradable, Done], Field(discriminator="type")]
+Record = Annotated[Collected | Finished | NotGradable | Done, Field(discriminator="type")]
 _RECORD = TypeAdapter(Record)
 
 

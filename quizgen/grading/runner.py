@@ -31,7 +31,15 @@ from pathlib import Path
 
 from quizgen.bank.models import Bank, Question
 from quizgen.grading.client import Launcher, SandboxError
-from quizgen.grading.records import (Collected, Done, Finished, MalformedRecord, NotGradable, PlannedTest, RecordReader)
+from quizgen.grading.records import (
+    Collected,
+    Done,
+    Finished,
+    MalformedRecord,
+    NotGradable,
+    PlannedTest,
+    RecordReader,
+)
 from quizgen.grading.report import Report, Status, TestResult, hold_back_error_points
 from quizgen.grading.static import CheckedSource, check_source, read_source
 from quizgen.grading.task import Task
@@ -312,7 +320,7 @@ def _preload_for_children() -> None:
     for name in (*essential_plugins, *default_plugins):
         with contextlib.suppress(ImportError):
             importlib.import_module(f"_pytest.{name}")
-    import quizgen.grading.plugin  # noqa: F401
+    import quizgen.grading.plugin
     import quizgen.grading.suite  # noqa: F401
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from quizgen.paths import bundled_root, user_home
 
-IDLE_S = float(os.environ.get("QUIZGEN_SERVER_IDLE_S", 600))
+IDLE_S = float(os.environ.get("QUIZGEN_SERVER_IDLE_S", "600"))
 START_TIMEOUT_S = 120.0
 REPLY_TIMEOUT_S = 900.0
 MAX_REQUEST_BYTES = 1 << 20

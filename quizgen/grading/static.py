@@ -21,7 +21,7 @@ from quizgen.bank.models import Bank, Question
 from quizgen.errors import QuizgenError, UnusableSubmission
 
 MAX_SOURCE_BYTES = 1 << 20
-HEADER = re.compile(r"^#\s*quizgen:\s*question\s+(\d+)\s*$", re.M)
+HEADER = re.compile(r"^#\s*quizgen:\s*question\s+(\d+)\s*$", re.MULTILINE)
 # Standard-library modules with no access to files, processes, the network or the interpreter.
 SAFE_STDLIB = frozenset({
     "__future__", "math", "cmath", "typing", "typing_extensions", "functools", "itertools", "collections", "dataclasses",

@@ -18,8 +18,18 @@ import re
 import pytest
 import torch
 
-from quizgen.grading.client import SubmissionCrashed, SubmissionOutOfMemory, SubmissionRaised, Trace
-from quizgen.grading.compare import assert_close, assert_equal, assert_number, tolerances  # noqa: F401 - re-exported
+from quizgen.grading.client import (
+    SubmissionCrashed,
+    SubmissionOutOfMemory,
+    SubmissionRaised,
+    Trace,
+)
+from quizgen.grading.compare import (  # noqa: F401 - re-exported
+    assert_close,
+    assert_equal,
+    assert_number,
+    tolerances,
+)
 
 points = pytest.mark.points
 """``@points(10)``: the test is worth 10 points, split evenly over its parametrized cases."""

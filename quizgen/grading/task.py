@@ -55,8 +55,7 @@ def _mistake(path: Path) -> str:
         doc = ""
     line = doc.strip().splitlines()[0] if doc.strip() else path.stem.replace("_", " ")
     for prefix in ("Known-wrong:", "Known wrong:"):
-        if line.startswith(prefix):
-            line = line[len(prefix):]
+        line = line.removeprefix(prefix)
     return line.strip().rstrip(".")
 
 

@@ -143,7 +143,7 @@ def validation_table(results: list, device: str) -> Table:
     for col in ("task", "reference", "stub", "wrong rejected", "rewrites named", "time", "problems"):
         table.add_column(col, overflow="fold")
     for r in results:
-        scores = lambda values: "/".join(f"{v:g}" for v in sorted(set(values))) or "-"  # noqa: E731
+        scores = lambda values: "/".join(f"{v:g}" for v in sorted(set(values))) or "-"
         verdict = "[green]ok[/green]" if r.ok else "[red]" + escape("; ".join(r.problems)) + "[/red]"
         table.add_row(f"{r.question.id} {r.question.slug}", scores(r.reference_scores), scores(r.stub_scores),
                       r.rejected, r.rewrites_diagnosed, f"{r.seconds:.1f} s", verdict)

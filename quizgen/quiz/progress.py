@@ -9,7 +9,7 @@ often they once got it wrong.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from quizgen.bank.models import Bank
 from quizgen.review.scheduler import schedule
@@ -74,7 +74,7 @@ def _per_question(store: Store, sql: str) -> dict[int, tuple]:
 
 
 def build_overview(bank: Bank, store: Store, now: datetime | None = None) -> Overview:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     attempts = _per_question(store, "select question_id, count(*), max(score), max(max_score), max(all_passed) "
                                     "from attempts group by 1")
     hints = _per_question(store, "select question_id, max(hint_index) + 1 from hints_used group by 1")

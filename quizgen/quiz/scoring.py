@@ -23,7 +23,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import IntEnum
 
-from quizgen.bank.models import BugItem, ChoiceItem, DesignItem, FlashcardItem, MultiItem, NumericItem
+from quizgen.bank.models import (
+    BugItem,
+    ChoiceItem,
+    DesignItem,
+    FlashcardItem,
+    MultiItem,
+    NumericItem,
+)
 
 
 class Rating(IntEnum):
@@ -154,7 +161,7 @@ def bug_lines(item: BugItem) -> list[int]:
 def score_bug(item: BugItem, text: str) -> Verdict:
     """``text`` names a line of the snippet (``7``, ``line 7``, ``L7``)."""
     count = len(item.lines)
-    match = re.fullmatch(r"\s*(?:line|l)?\s*(\d+)\s*", text, flags=re.I)
+    match = re.fullmatch(r"\s*(?:line|l)?\s*(\d+)\s*", text, flags=re.IGNORECASE)
     if not match or not 1 <= int(match.group(1)) <= count:
         raise ValueError(f"'{text.strip()}' is not a line of the snippet: type a number from 1 to {count}")
     line = int(match.group(1))

@@ -9,8 +9,8 @@ Options are shuffled afresh each time an item is shown (``presentation_rng``).
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from rich.console import Group
 from rich.markup import escape
@@ -19,7 +19,15 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from quizgen.bank.models import BugItem, ChoiceItem, DesignItem, FlashcardItem, MultiItem, NumericItem, Question
+from quizgen.bank.models import (
+    BugItem,
+    ChoiceItem,
+    DesignItem,
+    FlashcardItem,
+    MultiItem,
+    NumericItem,
+    Question,
+)
 from quizgen.prose import inline, markdown
 from quizgen.quiz import scoring
 from quizgen.quiz.scoring import Rating, Verdict

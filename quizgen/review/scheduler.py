@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from fsrs import Card, Rating, Scheduler
 from sqlite_utils.db import NotFoundError
@@ -25,7 +25,7 @@ def record_review(store: Store, question_id: int, item_id: str, rating: int,
     """Rate the item's card (1 Again, 2 Hard, 3 Good, 4 Easy); returns when it is next due."""
     if isinstance(rating, bool) or int(rating) not in (1, 2, 3, 4):
         raise TypeError(f"a review rating is 1, 2, 3 or 4 (Again, Hard, Good, Easy), not {rating!r}")
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     try:
         card = Card.from_dict(json.loads(store.db["review_cards"].get((question_id, item_id))["card"]))
     except NotFoundError:
@@ -42,7 +42,7 @@ def record_review(store: Store, question_id: int, item_id: str, rating: int,
 
 def due_items(store: Store, now: datetime | None = None) -> list[tuple[int, str]]:
     """(question id, item id) of every card due by ``now``, most overdue first."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     rows = store.db.execute("select question_id, item_id from review_cards where due <= ? order by due",
                             [now.isoformat()]).fetchall()
     return [(q, i) for q, i in rows]
@@ -59,7 +59,7 @@ class Schedule:
 
 def schedule(store: Store, now: datetime | None = None, keys: set[tuple[int, str]] | None = None) -> Schedule:
     """The schedule of all cards, or of those whose (question id, item id) is in ``keys``."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     rows = [(q, i, due) for q, i, due in store.db.execute("select question_id, item_id, due from review_cards")
             if keys is None or (q, i) in keys]
     later = sorted(due for _, _, due in rows if due > now.isoformat())

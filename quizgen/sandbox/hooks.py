@@ -67,7 +67,7 @@ def install(private_dir: Path, hidden: list[Path]) -> None:
                 if spec is not None:
                     if spec.origin and is_hidden(spec.origin):
                         raise ImportError(f"the grading sandbox does not allow importing {name}")
-                    return None
-            return None
+                    return
+            return
 
     sys.meta_path.insert(0, HiddenFinder)

@@ -22,8 +22,15 @@ from torch.utils._pytree import tree_flatten, tree_map
 
 from quizgen.sandbox import harnesses
 from quizgen.sandbox.tracer import CallTracer, NoTracer
-from quizgen.wire import (MAX_ECHO_CHARS, MAX_MESSAGE_CHARS, ProtocolError, decode_value, encode_value, recv_frame,
-                          send_frame)
+from quizgen.wire import (
+    MAX_ECHO_CHARS,
+    MAX_MESSAGE_CHARS,
+    ProtocolError,
+    decode_value,
+    encode_value,
+    recv_frame,
+    send_frame,
+)
 
 SOURCE_NAME = "submission.py"
 MAX_TRACEBACK_CHARS = 3000

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from quizgen.paths import database_path
@@ -39,7 +39,7 @@ def question_states(path: Path | None = None, now: datetime | None = None) -> di
     path = path or database_path()
     if not path.is_file():
         return {}
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     facts: dict[int, dict] = {}
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)

@@ -13,7 +13,9 @@ Rules for every function:
 
 from __future__ import annotations
 
+import math
 
+import torch
 from torch import Tensor
 
 

@@ -6,6 +6,7 @@ import os
 import stat
 import struct
 import zipfile
+import zlib
 
 import torch
 

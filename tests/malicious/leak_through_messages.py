@@ -2,7 +2,9 @@
 lines and environments can be reached, and print it byte for byte through exception messages."""
 # quizgen: question 52
 import glob
+import os
 
+import torch
 
 
 def _loot() -> str:

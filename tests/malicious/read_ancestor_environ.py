@@ -3,6 +3,7 @@ and print it through an exception message."""
 # quizgen: question 52
 import os
 
+import torch
 
 
 def _environments() -> str:

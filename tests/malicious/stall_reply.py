@@ -6,6 +6,7 @@ import stat
 import struct
 import time
 
+import torch
 
 
 def _channel() -> int:

@@ -5,6 +5,7 @@ import ctypes
 import importlib.util
 import os
 
+import torch
 
 
 def _uncover_and_read():

@@ -3,6 +3,7 @@ with torch.special.xlogy (0 log 0 = 0, as torch.distributions' categorical KL), 
 cross-entropy as minus the gathered log-probability, averaged over the rows at the end."""
 # quizgen: question 61
 
+import math
 
 import torch
 
