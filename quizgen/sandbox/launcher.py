@@ -53,7 +53,7 @@ def _become_worker(channel: socket.socket, request: dict, plan: walls.WorkerPlan
     limits = WorkerLimits.from_dict(request["limits"])
     try:
         if plan.isolation.mode == "strong":
-            private = walls.private_world(limits.tmp_mb)
+            private = walls.private_world(limits.tmp_mb, plan.scratch, plan.covered_tmp)
         os.setsid()  # its own session: its own scheduling group (autogroup) and process group
         os.chdir(private)
         _clean_environment(private)
@@ -174,15 +174,17 @@ def _preload(modules: list[str]) -> None:
 def _plan(isolation: Isolation, hide: list[Path], seccomp: walls.SeccompLibrary) -> walls.WorkerPlan:
     """Build the launcher's walls and decide those of every worker."""
     package = Path(__file__).resolve().parents[1]
-    needed = [Path(sys.prefix), Path(sys.base_prefix), package]
+    needed = [Path(sys.prefix), Path(sys.base_prefix), package, *(Path(p) for p in sys.path if p and Path(p).is_dir())]
     hidden = walls.hideable(hide, needed)
+    scratch, covered_tmp = Path("/tmp"), []
     if isolation.mode == "strong":
         try:
+            scratch, covered_tmp = walls.scratch_places(needed)
             walls.cover(hidden)
             walls.make_root_read_only()
-            walls.launcher_tmp()  # libraries imported later (torch._dynamo) want a temporary folder
+            walls.launcher_scratch(scratch)
             isolation.walls += [f"{len(hidden)} folders covered", "read-only file system",
-                                "private /tmp and /dev/shm per worker", "mounts locked"]
+                                f"a private tmpfs per worker ({scratch})", "mounts locked"]
         except OSError as exc:
             isolation = Isolation(reason=f"could not cover the hidden folders ({exc})")
     if isolation.mode != "strong":
@@ -200,8 +202,8 @@ def _plan(isolation: Isolation, hide: list[Path], seccomp: walls.SeccompLibrary)
         isolation.missing.append(f"seccomp: {seccomp.error}")
     isolation.walls.append("limits on memory, CPU time, files")
     roots = walls.readable_roots(hidden) if landlock else []
-    return walls.WorkerPlan(isolation, roots, landlock, seccomp,
-                            hidden=hidden if isolation.mode != "strong" else [])
+    return walls.WorkerPlan(isolation, roots, landlock, seccomp, hidden=hidden if isolation.mode != "strong" else [],
+                            scratch=scratch, covered_tmp=covered_tmp)
 
 
 def main(control_fd: int) -> None:

@@ -8,8 +8,9 @@ In the launcher (once, while it is still single-threaded, before torch is import
 
 In each worker, before the submission's code runs:
   private world its own pid namespace (pid 1: killing it ends everything in it), its own mount
-                namespace with a fresh size-capped tmpfs on /tmp and /dev/shm and its own /proc,
-                then a nested user namespace, which locks every mount above so none can be undone
+                namespace with a fresh size-capped tmpfs as its folder (on /dev/shm, or /tmp) and
+                empty ones over the other temporary folders, its own /proc, then a nested user
+                namespace, which locks every mount above so none can be undone
   capabilities  the bounding set emptied, no capabilities left, no_new_privs, not dumpable
   limits        address space (CPU runs), CPU time, file size, open files, no core dumps
   Landlock      reads confined to the interpreter, the libraries and quizgen's own code; writes to
@@ -138,9 +139,26 @@ def make_root_read_only() -> None:
            "mount_setattr /")
 
 
-def launcher_tmp() -> None:
-    """A small private /tmp for the launcher itself, over the read-only one (each worker mounts its own)."""
-    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0700")
+_SCRATCH_CANDIDATES = (Path("/dev/shm"), Path("/tmp"), Path("/var/tmp"), Path("/run"))
+
+
+def scratch_places(needed: list[Path]) -> tuple[Path, list[Path]]:
+    """Where a worker's private tmpfs goes, and the other temporary folders to cover with an empty one.
+    A folder that holds something the worker needs (a checkout with its virtualenv under /tmp) is
+    never mounted over: it stays read-only, and Landlock still confines what is read from it."""
+    needed = [n.resolve() for n in needed]
+    safe = [c for c in _SCRATCH_CANDIDATES
+            if c.is_dir() and not any(n == c.resolve() or c.resolve() in n.parents for n in needed)]
+    if not safe:
+        raise WallError(errno.ENOENT, "no temporary folder can hold the workers' private tmpfs")
+    return safe[0], [c for c in safe[1:] if c in (Path("/tmp"), Path("/dev/shm"))]
+
+
+def launcher_scratch(scratch: Path) -> None:
+    """A small private scratch folder for the launcher itself (libraries imported later, such as
+    torch._dynamo, want a writable temporary folder); each worker mounts its own over it."""
+    _mount("tmpfs", str(scratch), "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0700")
+    os.environ["TMPDIR"] = str(scratch)
 
 
 def hideable(paths: list[Path], needed: list[Path]) -> list[Path]:
@@ -258,19 +276,20 @@ def enter_pid_namespace() -> None:
     _unshare(CLONE_NEWPID, "pid namespace")
 
 
-def private_world(tmp_mb: int) -> Path:
-    """A mount namespace of the worker's own: fresh tmpfs on /tmp and /dev/shm (their size is the
-    worker's whole disk), its own /proc, its own System V IPC (gone with it), then a nested user
-    namespace that locks every mount."""
+def private_world(tmp_mb: int, scratch: Path, covered: list[Path]) -> Path:
+    """A mount namespace of the worker's own: a fresh tmpfs at ``scratch`` (its only writable place;
+    its size is the worker's whole disk), empty ones over the other temporary folders (``covered``),
+    its own /proc and System V IPC (gone with it), then a nested user namespace that locks every mount."""
     uid, gid = os.getuid(), os.getgid()
     _unshare(CLONE_NEWNS | CLONE_NEWIPC, "mount and IPC namespaces")
     flags = MS_NOSUID | MS_NODEV
-    _mount("tmpfs", "/tmp", "tmpfs", flags, f"size={tmp_mb}m,mode=0700")
-    _mount("tmpfs", "/dev/shm", "tmpfs", flags | MS_NOEXEC, "size=1m,mode=0700")
+    _mount("tmpfs", str(scratch), "tmpfs", flags, f"size={tmp_mb}m,mode=0700")
+    for path in covered:
+        _mount("tmpfs", str(path), "tmpfs", flags | MS_NOEXEC | MS_RDONLY, "size=4k,mode=000")
     _mount("proc", "/proc", "proc", flags | MS_NOEXEC)
     _unshare(CLONE_NEWUSER, "nested user namespace")
     _map_own_ids(uid, gid)
-    return Path("/tmp")
+    return scratch
 
 
 _CAP_LAST = 63
@@ -389,3 +408,5 @@ class WorkerPlan:
     landlock: int = 0
     seccomp: SeccompLibrary = field(default_factory=SeccompLibrary)
     hidden: list[Path] = field(default_factory=list)  # kept for the hooks in degraded mode only
+    scratch: Path = Path("/tmp")  # strong mode: where each worker's private tmpfs goes
+    covered_tmp: list[Path] = field(default_factory=list)  # strong mode: temporary folders covered empty
