@@ -32,8 +32,8 @@ def median(samples: list[float]) -> float:
 
 
 def spread(samples: list[float], unit: float = 1.0, fmt: str = "{:.2f}") -> str:
-    return f"median {fmt.format(median(samples) * unit)} (min {fmt.format(min(samples) * unit)}, " \
-           f"max {fmt.format(max(samples) * unit)})"
+    return (f"median {fmt.format(median(samples) * unit)} (min {fmt.format(min(samples) * unit)}, "
+            f"max {fmt.format(max(samples) * unit)})")
 
 
 def wall(cmd: list[str], env: dict, cwd: Path | None = None) -> tuple[float, subprocess.CompletedProcess]:
@@ -49,7 +49,7 @@ def bench_walls(runs: int) -> None:
     from quizgen.wire import WorkerLimits
 
     x = torch.randn(64, 64)
-    for mode, disable in (("strong", None), ("degraded", "benchmark")):
+    for disable in (None, "benchmark"):  # strong, then degraded
         launcher = Launcher(hide=[], disable_namespaces=disable)
         start = time.perf_counter()
         isolation = launcher.isolation

@@ -233,5 +233,5 @@ def latex_to_unicode(latex: str) -> str:
         walker = latexwalker.LatexWalker(f"${latex}$", latex_context=_walker_context(), tolerant_parsing=False)
         nodes, _, _ = walker.get_latex_nodes()
         return _normalise_spaces(_converter().nodelist_to_text(nodes))
-    except Exception:  # pylatexenc raises several kinds of errors on malformed input; never fail a view
+    except Exception:  # noqa: BLE001 - pylatexenc raises several kinds of errors on malformed input; never fail a view
         return latex.strip()

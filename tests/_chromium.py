@@ -71,7 +71,7 @@ class Browser:
     def close(self) -> None:
         try:
             self.call("Browser.close")
-        except Exception:
+        except Exception:  # noqa: BLE001 - a browser that is already gone is closed
             pass
         try:
             self.process.wait(10)

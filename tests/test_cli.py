@@ -3,7 +3,7 @@
 import json
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from _study_fixtures import insert_attempt
@@ -59,8 +59,8 @@ def test_topics_match_ignoring_case_by_number_and_by_prefix(runner, topic, ids):
 @pytest.mark.parametrize("topic, error", [
     ("nope", "Error: no question has topic 'nope'; see `quiz topics`"),
     ("moee", "Error: no question has topic 'moee'; did you mean moe? (see `quiz topics`)"),
-    ("quantisation", "Error: no question has topic 'quantisation'; did you mean quantization or "
-                     "quantization-modes? (see `quiz topics`)"),
+    ("quantisation", ("Error: no question has topic 'quantisation'; did you mean quantization or "
+                      "quantization-modes? (see `quiz topics`)")),
     ("99", "Error: no question 99 in the bank (the questions are 51-65); see `quiz list`"),
 ])
 def test_unknown_topic_is_a_usage_error_that_suggests_the_nearest(runner, topic, error):
@@ -77,7 +77,7 @@ def test_list_shows_each_questions_state(runner):
     store.record_concept_answer(54, "a", "choice", "1", True)
     store.record_concept_answer(54, "a", "choice", "2", False)
     store.record_concept_answer(54, "b", "choice", "1", True)
-    record_review(store, 54, "a", 1, datetime.now(timezone.utc) - timedelta(days=2))
+    record_review(store, 54, "a", 1, datetime.now(UTC) - timedelta(days=2))
     rows = {r["id"]: r for r in json.loads(runner.invoke(cli, ["list", "--json"]).output)}
     assert (rows[52]["task"], rows[53]["task"], rows[54]["task"]) == ("solved", "attempted", "-")
     assert (rows[54]["answered"], rows[54]["due"], rows[55]["answered"]) == (2, 1, 0)
@@ -299,7 +299,7 @@ def test_progress_opens_with_an_overview(runner, toy_bank, unshuffled):
 def test_progress_json(runner, toy_bank, unshuffled):
     _pass(901)
     runner.invoke(cli, ["start", "--topic", "toy", "--no-stub"], input="1\n3\nq\n")
-    record_review(open_store(), 902, "serve-choice", 1, datetime.now(timezone.utc) - timedelta(days=1))
+    record_review(open_store(), 902, "serve-choice", 1, datetime.now(UTC) - timedelta(days=1))
     data = json.loads(runner.invoke(cli, ["progress", "--json"]).output)
     assert (data["solved"], data["tasks"], data["due_now"], data["review_cards"]) == (1, 1, 1, 3)
     assert data["next_due"] is not None
@@ -315,7 +315,7 @@ def test_times_are_shown_in_local_time(runner, toy_bank, monkeypatch):
     monkeypatch.setenv("TZ", "Asia/Kolkata")  # UTC+05:30, no daylight saving time
     time.tzset()
     try:
-        record_review(open_store(), 902, "serve-choice", 3, datetime(2999, 1, 1, tzinfo=timezone.utc))
+        record_review(open_store(), 902, "serve-choice", 3, datetime(2999, 1, 1, tzinfo=UTC))
         store = open_store()
         store.db["review_cards"].update((902, "serve-choice"), {"due": "2999-01-01T00:00:00+00:00"})
         assert runner.invoke(cli, ["review"]).output.startswith("Nothing is due. Next review: 2999-01-01 05:30 (in ")

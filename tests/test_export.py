@@ -8,7 +8,7 @@ import os
 import re
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from quizgen.store import open_store
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = "<script>alert(1)</script>"
-FIXED_TIME = datetime(2025, 1, 2, 3, 4, tzinfo=timezone.utc)
+FIXED_TIME = datetime(2025, 1, 2, 3, 4, tzinfo=UTC)
 
 
 def text_of(page: str) -> str:

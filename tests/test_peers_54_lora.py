@@ -23,7 +23,7 @@ def ref():
 
 def _adapter(seed, lead, fan_in, fan_out, r):
     g = torch.Generator().manual_seed(seed)
-    rand = lambda *shape: torch.randn(*shape, generator=g, dtype=torch.float64)  # noqa: E731
+    rand = lambda *shape: torch.randn(*shape, generator=g, dtype=torch.float64)
     return rand(*lead, fan_in), rand(fan_out, fan_in), rand(fan_out), rand(r, fan_in), rand(fan_out, r)
 
 

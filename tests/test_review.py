@@ -1,7 +1,7 @@
 """Spaced repetition: answers rate cards Again/Hard/Good/Easy for FSRS; wrong answers come back sooner."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -10,7 +10,7 @@ from quizgen.quiz.scoring import Rating
 from quizgen.review.scheduler import due_items, record_review, schedule
 from quizgen.store import open_store
 
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_wrong_answers_are_due_sooner_than_right_ones():
@@ -52,10 +52,10 @@ def test_schedule_counts_due_cards_and_finds_the_next():
 
 def test_review_says_how_many_are_due_asks_them_and_reschedules(runner, toy_bank, monkeypatch):
     store = open_store()
-    yesterday = datetime.now(timezone.utc) - timedelta(days=1)
+    yesterday = datetime.now(UTC) - timedelta(days=1)
     record_review(store, 901, "recall", Rating.AGAIN, yesterday)
     record_review(store, 902, "serve-choice", Rating.AGAIN, yesterday + timedelta(minutes=1))
-    record_review(store, 901, "count", Rating.EASY, datetime.now(timezone.utc))
+    record_review(store, 901, "count", Rating.EASY, datetime.now(UTC))
     from quizgen.quiz import session
 
     class InOrder:
@@ -81,14 +81,14 @@ def test_review_says_how_many_are_due_asks_them_and_reschedules(runner, toy_bank
 def test_review_with_nothing_due_says_when_the_next_one_is(runner, toy_bank):
     assert runner.invoke(cli, ["review"]).output.strip() == \
         "Nothing is due. Answer items with `quiz start --topic moe` first."
-    record_review(open_store(), 902, "serve-choice", Rating.GOOD, datetime.now(timezone.utc))
+    record_review(open_store(), 902, "serve-choice", Rating.GOOD, datetime.now(UTC))
     output = runner.invoke(cli, ["review"]).output.strip()
     assert output.startswith("Nothing is due. Next review: 20") and output.endswith(" minutes).")
 
 
 def test_review_stops_on_q_and_keeps_what_was_answered(runner, toy_bank):
     store = open_store()
-    yesterday = datetime.now(timezone.utc) - timedelta(days=1)
+    yesterday = datetime.now(UTC) - timedelta(days=1)
     record_review(store, 901, "count", Rating.AGAIN, yesterday)
     record_review(store, 902, "serve-choice", Rating.AGAIN, yesterday + timedelta(minutes=1))
     result = runner.invoke(cli, ["review"], input="16\nq\n")

@@ -23,10 +23,10 @@ from pathlib import Path
 import pytest
 
 from quizgen.bank import load_bank
+from quizgen.errors import UnusableSubmission
 from quizgen.grading.client import Launcher
 from quizgen.grading.report import RULE_CAP
 from quizgen.grading.runner import grade_checked, grade_many, hidden_paths, start_grading
-from quizgen.errors import UnusableSubmission
 from quizgen.grading.static import CheckedSource, check_source
 from quizgen.paths import solutions_dir, user_home
 from quizgen.store import open_store

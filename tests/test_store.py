@@ -3,7 +3,7 @@
 import json
 import multiprocessing
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from _study_fixtures import insert_attempt
 from sqlite_utils import Database
@@ -62,7 +62,7 @@ def test_question_states_read_without_creating_anything(quizgen_home):
     store.record_concept_answer(54, "a", "choice", "1", True)
     store.record_concept_answer(54, "a", "choice", "1", True)
     store.db["review_cards"].insert({"question_id": 54, "item_id": "a", "card": "{}",
-                                     "due": (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()})
+                                     "due": (datetime.now(UTC) - timedelta(hours=1)).isoformat()})
     states = question_states()
     assert states[52] == QuestionState(attempts=2, solved=True)
     assert states[53].label == "attempted" and states[54] == QuestionState(answered=1, due=1)

@@ -128,7 +128,7 @@ def validate(question_ids: tuple[int, ...], device: str, seed: int | None, seed_
             results.append(result)
             verdict = "[green]ok[/green]" if result.ok else "[red]" + escape("; ".join(result.problems)) + "[/red]"
             out.print(f"{result.question.id} {result.question.slug}: wrong rejected {result.rejected}, rewrites "
-                      f"diagnosed {result.rewrites_diagnosed}, {result.seconds:.1f} s: {verdict}")
+                      f"named {result.rewrites_diagnosed}, {result.seconds:.1f} s of grading: {verdict}")
             if verbose:
                 for w in result.wrong + result.rewrites:
                     what = f"rewrite of {w.rewrite_of}" if w.rewrite_of else "known-wrong"

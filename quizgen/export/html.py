@@ -154,7 +154,7 @@ def _stylesheet() -> Markup:
 def render_sheet(questions: Sequence[Question], *, with_solutions: bool = False,
                  progress: Mapping[int, QuestionProgress] | None = None, title: str = "Study sheet",
                  subtitle: str = "", generated: datetime | None = None,
-                 cache_dir: Path | None | Literal["default"] = "default") -> str:
+                 cache_dir: Path | Literal["default"] | None = "default") -> str:
     """The whole sheet as one HTML string. ``progress`` (from ``load_progress``) adds the user's state.
 
     ``cache_dir``: where rendered fragments and compiled templates are kept between exports

@@ -70,7 +70,7 @@ def latex_to_mathml(latex: str, display: bool = False) -> Markup:
         out: list[str] = []
         _serialize(ET.fromstring(raw), out)
         return Markup("".join(out))
-    except Exception:  # latex2mathml raises many kinds of errors on bad input; none may break the page
+    except Exception:  # noqa: BLE001 - latex2mathml raises many kinds of errors on bad input; none may break the page
         return Markup('<code class="math-error" title="formula could not be rendered">{}</code>').format(latex)
 
 

@@ -131,7 +131,7 @@ def _run_session_in_child(jobs: list[Job], seeds: list[int], launcher: Launcher,
         if not os.environ.get("QUIZGEN_DEBUG"):
             os.dup2(devnull, 1)
             os.dup2(devnull, 2)
-            sys.stdout = sys.stderr = open(os.devnull, "w")  # also when an outer pytest captured them
+            sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the child's life; also when an outer pytest captured them
         device = jobs[0].options.device
         _protect_trusted_process(device)
         import torch

@@ -126,7 +126,7 @@ def request(payload: dict) -> dict | None:
     if len(str(socket_path())) > 100:
         return None
     payload = payload | {"fingerprint": fingerprint()}
-    for attempt in range(2):
+    for _attempt in range(2):
         sock = _connect()
         if sock is None:
             _start()
@@ -197,7 +197,7 @@ def serve() -> None:
     folder = run_dir()
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
-    lock = open(folder / "server.lock", "a")
+    lock = open(folder / "server.lock", "a")  # noqa: SIM115 - held (locked) for the server's life
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

@@ -108,7 +108,7 @@ def _failures(out: Console, report: Report) -> None:
     """Each failing test once (a test's many failing cases are usually one mistake), as many as fit."""
     groups = list(_by_test(report.failing).items())
     used = 0
-    for shown, (name, cases) in enumerate(groups):
+    for shown, (_name, cases) in enumerate(groups):
         if used and used + 6 + MESSAGE_LINES > FAILURE_LINES:
             rest = [n for n, _ in groups[shown:]]
             out.print(f"\n[dim]… and {len(rest)} more failing test{'s' if len(rest) > 1 else ''}: "
@@ -140,7 +140,7 @@ def batch_table(rows: list[dict], title: str) -> Table:
 def validation_table(results: list, device: str) -> Table:
     """One row per task of ``quiz validate`` (results from ``quizgen.grading.validate``)."""
     table = Table(title=f"quiz validate ({device})", title_justify="left")
-    for col in ("task", "reference", "stub", "wrong rejected", "rewrites named", "time", "problems"):
+    for col in ("task", "reference", "stub", "wrong rejected", "rewrites named", "grading time", "problems"):
         table.add_column(col, overflow="fold")
     for r in results:
         scores = lambda values: "/".join(f"{v:g}" for v in sorted(set(values))) or "-"

@@ -130,7 +130,7 @@ def _supervise(channel: socket.socket, lifeline: int, request: dict, plan: walls
             os.close(lifeline)
             try:
                 _become_worker(channel, request, plan, private)
-            except BaseException:
+            except BaseException:  # noqa: BLE001 - a forked child must never return into the launcher's loop
                 if os.environ.get("QUIZGEN_DEBUG"):
                     import traceback
 

@@ -106,7 +106,7 @@ def _load_submission(source: str) -> types.ModuleType:
     module = types.ModuleType("submission")
     module.__file__ = SOURCE_NAME
     sys.modules["submission"] = module
-    exec(code, module.__dict__)  # noqa: S102 - this process exists to run it
+    exec(code, module.__dict__)  # this process exists to run it
     return module
 
 

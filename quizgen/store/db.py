@@ -148,7 +148,7 @@ def open_store(path: Path | None = None) -> Store:
     except sqlite3.OperationalError as exc:
         raise StoreError(f"{path}: cannot open the progress database ({exc}); is another program holding it?") from None
     except sqlite3.DatabaseError as exc:
-        aside = path.with_name(f"{path.name}.corrupt-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
+        aside = path.with_name(f"{path.name}.corrupt-{datetime.now().astimezone().strftime('%Y%m%d-%H%M%S')}")
         path.rename(aside)
         for suffix in ("-wal", "-shm"):
             side = path.with_name(path.name + suffix)

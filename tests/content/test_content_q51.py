@@ -2,9 +2,10 @@
 
 import re
 
+from bank_items import find_item
+
 from quizgen.bank.arithmetic import evaluate
 from quizgen.bank.models import BugItem, DesignItem, NumericItem
-from bank_items import find_item
 
 
 def _asserted_text(q) -> str:

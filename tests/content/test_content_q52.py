@@ -1,8 +1,9 @@
 """Question 52 (Mixture of Experts): notation fixes and the 2025-26 material of issue 12."""
 
+from bank_items import find_item
+
 from quizgen.bank.arithmetic import evaluate
 from quizgen.bank.models import BugItem, DesignItem
-from bank_items import find_item
 
 
 def test_indicator_notation_renders(bank):

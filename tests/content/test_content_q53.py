@@ -3,8 +3,9 @@ ratio, and the 2025-26 material of issue 12."""
 
 import re
 
-from quizgen.bank.models import BugItem, DesignItem
 from bank_items import find_item
+
+from quizgen.bank.models import BugItem, DesignItem
 
 
 def test_mistral_window_convention_is_not_called_an_error(bank):

@@ -1,8 +1,9 @@
 """Question 54 (LoRA vs full fine-tuning): the memory-sources item and the 2025-26 material of issue 12."""
 
+from bank_items import find_item
+
 from quizgen.bank.arithmetic import evaluate
 from quizgen.bank.models import BugItem, DesignItem
-from bank_items import find_item
 
 
 def test_checkpoint_storage_is_not_keyed_as_a_training_memory_saving(bank):

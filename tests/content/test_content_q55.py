@@ -3,9 +3,10 @@ memory budgets of issue 12."""
 
 import re
 
+from bank_items import find_item
+
 from quizgen.bank.arithmetic import evaluate
 from quizgen.bank.models import BugItem, DesignItem, NumericItem
-from bank_items import find_item
 
 _QUOTED = re.compile(r"(?:≈|~|about|approximately|roughly|=)\s*\$?\s*(-?\d[\d,]*(?:\.\d+)?)")
 

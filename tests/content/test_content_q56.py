@@ -3,9 +3,10 @@
 the systems-arithmetic items, and the design / spot-the-bug items."""
 
 
+from bank_items import find_item
+
 from quizgen.bank.arithmetic import evaluate
 from quizgen.bank.models import BugItem, DesignItem, NumericItem
-from bank_items import find_item
 
 
 def _urls(q):

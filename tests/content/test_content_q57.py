@@ -5,10 +5,10 @@ offloading), and a spot-the-bug snippet that really produces wrong gradients."""
 import math
 
 import torch
+from bank_items import find_item
 
 from quizgen.bank.arithmetic import evaluate
 from quizgen.bank.models import BugItem, DesignItem
-from bank_items import find_item
 
 
 def test_optimal_segments_item_is_unambiguous_under_its_model(bank):

@@ -6,10 +6,10 @@ import math
 import re
 
 import torch
+from bank_items import find_item
 
 from quizgen.bank.arithmetic import evaluate
 from quizgen.bank.models import BugItem, DesignItem, NumericItem
-from bank_items import find_item
 
 
 def _paragraph(answer, marker):

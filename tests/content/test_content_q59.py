@@ -5,9 +5,9 @@ spot-the-bug snippet that really is wrong."""
 from decimal import ROUND_HALF_UP, Decimal
 
 import torch
+from bank_items import find_item
 
 from quizgen.bank.models import BugItem, ChoiceItem, DesignItem, NumericItem
-from bank_items import find_item
 
 
 def _urls(q):

@@ -4,9 +4,9 @@ outlier arithmetic, and a spot-the-bug snippet that really is wrong."""
 
 
 import torch
+from bank_items import find_item
 
 from quizgen.bank.models import BugItem, DesignItem
-from bank_items import find_item
 
 
 def test_half_wrong_summary_stays_corrected(bank):

@@ -8,9 +8,9 @@ import re
 
 import torch
 import torch.nn.functional as F
+from bank_items import find_item, run_snippet
 
 from quizgen.bank.models import ChoiceItem
-from bank_items import find_item, run_snippet
 
 QID = 61
 

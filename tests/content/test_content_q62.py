@@ -4,9 +4,7 @@ SparseGPT/Wanda, Minitron), the new item kinds, and that the spot-the-bug line i
 
 from __future__ import annotations
 
-
 import torch
-
 from bank_items import find_item, run_snippet
 
 QID = 62

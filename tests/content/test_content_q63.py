@@ -5,9 +5,7 @@ the break-even rank is quoted as 2985.22, the "not low-rank" claim is sourced (A
 
 from __future__ import annotations
 
-
 import torch
-
 from bank_items import find_item, run_snippet
 
 QID = 63

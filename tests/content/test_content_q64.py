@@ -4,12 +4,11 @@ the gamma item and the spot-the-bug line agree with the algorithm."""
 
 from __future__ import annotations
 
-
 import torch
+from bank_items import find_item, run_snippet
 
 from quizgen.bank.models import ChoiceItem
 from quizgen.grading.task import Task
-from bank_items import find_item, run_snippet
 
 QID = 64
 

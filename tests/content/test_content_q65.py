@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 
 import torch
+from bank_items import find_item, run_snippet
 
 from quizgen.bank.models import NumericItem
 from quizgen.grading.task import Task
-from bank_items import find_item, run_snippet
 
 QID = 65
 
