@@ -123,7 +123,7 @@ def validate(question_ids: tuple[int, ...], device: str, seed: int | None, seed_
     seeds = [seed] if seed is not None else [secrets.randbits(31) for _ in range(seed_count)]
     out = console_out()
     results = []
-    with grading_launcher() as launcher:
+    with grading_launcher(many_workers=True) as launcher:
         for result in validate_tasks(questions, launcher, device=device, seeds=seeds):
             results.append(result)
             verdict = "[green]ok[/green]" if result.ok else "[red]" + escape("; ".join(result.problems)) + "[/red]"

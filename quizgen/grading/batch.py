@@ -111,7 +111,7 @@ def grade_folder(folder: Path, bank: Bank, question_id: int, *, device: str = "c
     """Yield each file's report as soon as it is graded, in file-name order (``entries``: ``collect``'s, if
     the caller has them already)."""
     entries = collect(folder, bank, question_id) if entries is None else entries
-    with grading_launcher([folder.resolve()]) as launcher:
+    with grading_launcher([folder.resolve()], many_workers=True) as launcher:
         require_strong(launcher.isolation, allow_degraded)
         graded = grade_many([e.checked for e in entries if e.checked], launcher, device=device, seed=seed,
                             parallel=parallel, batch=CLASS_BATCH)

@@ -84,8 +84,8 @@ def _bank_copies() -> list[Path]:
 
 
 @contextmanager
-def grading_launcher(extra_hidden: list[Path] = ()):
-    launcher = Launcher(hide=hidden_paths(list(extra_hidden)))
+def grading_launcher(extra_hidden: list[Path] = (), *, many_workers: bool = False):
+    launcher = Launcher(hide=hidden_paths(list(extra_hidden)), many_workers=many_workers)
     try:
         yield launcher
     finally:

@@ -112,7 +112,8 @@ def policy_violations(tree: ast.Module, allowed_modules: set[str]) -> list[tuple
     """(line, what) for every construct the policy refuses, in source order."""
     found: list[tuple[int, str]] = []
     module_names: set[str] = set()
-    for node in ast.walk(tree):
+    nodes = list(ast.walk(tree))  # walked three times: once is most of the cost
+    for node in nodes:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if not _module_allowed(alias.name, allowed_modules):
@@ -132,13 +133,13 @@ def policy_violations(tree: ast.Module, allowed_modules: set[str]) -> list[tuple
                     found.append((node.lineno, f"imports * from '{module}'"))
                 module_names.add(alias.asname or alias.name)
     plain_attribute_calls = set()  # getattr(x, "name") with a harmless literal name: the only way getattr may appear
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in COMPUTED_ATTRIBUTE_CALLS:
             name = node.args[1] if len(node.args) > 1 else None
             if (isinstance(name, ast.Constant) and isinstance(name.value, str) and not name.value.startswith("_")
                     and name.value not in REFUSED_ATTRIBUTES):
                 plain_attribute_calls.add(id(node.func))
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Name) and node.id in REFUSED_CALLS:
             found.append((node.lineno, f"uses {node.id}()"))
         elif isinstance(node, ast.Name) and node.id in COMPUTED_ATTRIBUTE_CALLS and id(node) not in plain_attribute_calls:

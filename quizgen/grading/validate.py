@@ -22,10 +22,11 @@ from quizgen.grading.report import Report, Status
 from quizgen.grading.runner import Options, grade_many
 from quizgen.grading.static import CheckedSource, check_source
 from quizgen.grading.task import Task
-from quizgen.paths import user_home
+from quizgen.paths import solutions_dir, user_home
 
 MIN_KNOWN_WRONG = 5
 BATCH = 32  # files of one task graded by one pytest session in turn
+BUNDLED_HINTS = "validate-first-failures.json"  # under solutions/: a copy of the cache below
 
 
 @dataclass
@@ -178,12 +179,18 @@ def _hints_path() -> Path:
 
 def _load_hints() -> dict:
     """Which test caught each known-wrong file last time (as pytest's --failed-first): run first, it
-    fails the file at once. Only the order depends on it; a missing or stale hint only costs time."""
-    try:
-        data = json.loads(_hints_path().read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
+    fails the file at once. Only the order depends on it; a missing or stale hint only costs time.
+    The bank ships the hints of its last validation (a fresh machine's first run is as fast as the
+    second); this machine's own runs override them."""
+    hints = {}
+    for path in (solutions_dir() / BUNDLED_HINTS, _hints_path()):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict):
+            hints |= {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, list)}
+    return hints
 
 
 def _save_hints(hints: dict) -> None:

@@ -13,6 +13,7 @@ the moment the lifeline closes (the grading ended, or was killed) or its time is
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import select
@@ -171,6 +172,18 @@ def _preload(modules: list[str]) -> None:
                 pass
 
 
+def _ready_to_fork() -> None:
+    """Make the two forks of every grading cheaper. A forked process copies its parent's page tables
+    and tears them down at exit: ~35,000 entries for torch's 140 MB of heap, a fifth of `quiz validate`'s
+    CPU on a 2-core VM (perf). Folded into 2 MiB huge pages, the same heap is ~70 entries (half of that
+    fifth is gone). A frozen heap stays shared: a worker's garbage collections skip (and so do not
+    copy) the objects torch made. It costs 0.5 s, once: only a launcher of many workers pays it (again,
+    briefly, after each preload, for what that imported)."""
+    gc.collect()
+    gc.freeze()
+    walls.collapse_into_huge_pages()
+
+
 def _plan(isolation: Isolation, hide: list[Path], seccomp: walls.SeccompLibrary) -> walls.WorkerPlan:
     """Build the launcher's walls and decide those of every worker."""
     package = Path(__file__).resolve().parents[1]
@@ -222,8 +235,11 @@ def main(control_fd: int) -> None:
     _warm_up()
     workroot = Path(config["workroot"])
     plan = _plan(isolation, [Path(p) for p in config.get("hide", [])], seccomp)
+    many_workers = bool(config.get("many_workers"))
     del config  # in strong mode no worker needs to know where the hidden folders are
     walls.set_not_dumpable()
+    if many_workers:
+        _ready_to_fork()
     control.send(json.dumps({"status": "ready", "isolation": plan.isolation.to_dict()}).encode())
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped by the kernel
     while True:
@@ -236,6 +252,8 @@ def main(control_fd: int) -> None:
         request = json.loads(message)
         if request.get("op") == "preload" and not fds:
             _preload(list(request.get("modules", [])))
+            if many_workers:
+                _ready_to_fork()
             continue
         if len(fds) != 2:
             break
