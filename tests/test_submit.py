@@ -144,3 +144,57 @@ def test_a_file_that_only_raises_value_error_earns_nothing_for_its_error_checks(
     assert data["score"] == 0
     held = [t for t in data["tests"] if t["status"] == "passed"]
     assert held and all("count once the function passes a test of its values" in t["output"] for t in held)
+
+
+def _children_of_this_process() -> list[str]:
+    """The state letter of every child process (Z: a zombie nobody reaped)."""
+    import os
+
+    states = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == os.getpid():
+                states.append(fields[0])
+    return states
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+def test_gradings_in_one_long_lived_process_leave_no_pipe_and_no_zombie_behind():
+    """The server, a notebook and a dask worker grade in one process for hours: each grading's trusted
+    process is reaped and its pipe closed, not one of each kept per grading."""
+    import os
+
+    import quizgen
+
+    source = "# quizgen: question 65\n" + (solutions_dir() / "65_serving" / "reference.py").read_text()
+    quizgen.grade(source, question=65, record=False)
+    fds = len(os.listdir("/proc/self/fd"))
+    for _ in range(3):
+        assert quizgen.grade(source, question=65, record=False).score == 100
+    assert len(os.listdir("/proc/self/fd")) <= fds
+    assert _children_of_this_process().count("Z") <= 1  # at most the latest, reaped by the next grading
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+def test_no_grading_process_outlives_the_command(tmp_path):
+    """When `quiz validate` returns, no process it started is left in its process group."""
+    import os
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-c", "from quizgen.cli import main; main()", "validate", "65"],
+                               start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert process.wait(timeout=120) == 0
+    group = [e for e in os.listdir("/proc") if e.isdigit() and _group_of(e) == process.pid]
+    assert group == []
+
+
+def _group_of(pid: str) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[2])
+    except (OSError, ValueError, IndexError):
+        return None

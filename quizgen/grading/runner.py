@@ -11,6 +11,7 @@ graded again, each on its own.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import ctypes.util
@@ -22,6 +23,7 @@ import secrets
 import select
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -264,6 +266,17 @@ class Session:
             os.close(self.fd)
             os.waitpid(self.pid, 0)
 
+    def retire(self) -> None:
+        """Every file is reported: close the pipe now and reap the process once it has exited (it is
+        ending pytest), without waiting for it. A long-lived process (the server, a notebook) would
+        otherwise keep a pipe and a zombie per grading."""
+        if not self.finished:
+            self.finished = True
+            os.close(self.fd)
+            with _retired_lock:
+                _retired.append((self.pid, time.monotonic()))
+        reap_retired()
+
     def started(self, index: int) -> bool:
         return self.progress[index].planned is not None or self.progress[index].not_gradable is not None
 
@@ -295,6 +308,45 @@ class Session:
                                         for p in progress.planned])
         message = "the grading stopped at its overall time limit" if self.killed and not progress.complete else ""
         return base.model_copy(update={"tests": tests, "message": message, "seconds": seconds})
+
+
+_retired: list[tuple[int, float]] = []  # (pid, when) of sessions whose files are all reported
+_retired_lock = threading.Lock()  # a dask worker grades in several threads
+RETIRED_GRACE_S = 5.0  # then a session still ending is killed
+
+
+def reap_retired(final: bool = False) -> None:
+    """Reap the retired sessions that have exited; kill one still running past its grace or, when
+    ``final`` (at exit), after a last half second: nothing outlives the command."""
+    with _retired_lock:
+        _reap(final)
+
+
+def _reap(final: bool) -> None:
+    last_wait_ends = time.monotonic() + 0.5
+    still_ending = []
+    for pid, since in _retired:
+        while True:
+            try:
+                exited = os.waitpid(pid, os.WNOHANG)[0] != 0
+            except ChildProcessError:
+                exited = True
+            if exited:
+                break
+            if time.monotonic() > (last_wait_ends if final else since + RETIRED_GRACE_S):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
+                break
+            if not final:
+                still_ending.append((pid, since))
+                break
+            time.sleep(0.01)
+    _retired[:] = still_ending
+
+
+atexit.register(reap_retired, final=True)
 
 
 def _wait(sessions: list[Session], until) -> None:
@@ -357,7 +409,9 @@ class PendingGrade:
 
     def wait(self) -> Report:
         _wait([self.session], lambda: self.session.progress[0].complete)
-        return self.session.report(0)
+        report = self.session.report(0)
+        self.session.retire()
+        return report
 
 
 def start_grading(checked: CheckedSource, launcher: Launcher, **options) -> PendingGrade:
@@ -395,6 +449,8 @@ def grade_many(jobs: list[CheckedSource], launcher: Launcher, *, parallel: int =
             for position, index in enumerate(indices):
                 if index not in done and session.progress[position].complete:
                     done[index] = session.report(position)
+            if not session.finished and all(index in done for index in indices):
+                session.retire()
             if not session.finished:
                 continue
             running.remove((session, indices))
