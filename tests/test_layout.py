@@ -47,3 +47,13 @@ def test_limits_live_in_one_place():
     """WorkerLimits is defined once, in the wire module both sides share."""
     defining = [p for p in PACKAGE.rglob("*.py") if "class WorkerLimits" in p.read_text(encoding="utf-8")]
     assert [p.relative_to(PACKAGE).as_posix() for p in defining] == ["wire.py"]
+
+
+def test_no_shipped_file_points_at_the_developers_shared_folder():
+    """Users get questions/, solutions/ (`quiz solution` shows the reference), templates/ and the
+    package, never ../shared: a docstring that cites it sends them to a file they do not have."""
+    root = PACKAGE.parent
+    shipped = [p for folder in ("quizgen", "questions", "solutions", "templates") for p in (root / folder).rglob("*")
+               if p.is_file() and p.suffix in (".py", ".yaml", ".md", ".html", ".j2", ".json", ".css")]
+    citing = [str(p.relative_to(root)) for p in shipped if "../shared" in p.read_text(encoding="utf-8")]
+    assert shipped and citing == []

@@ -1,6 +1,6 @@
 """Reference kernels for question 51: LLaMA's building blocks (RMSNorm, RoPE, SwiGLU, GQA's repeat_kv).
 
-Conventions follow ../../shared/spec/coding-tasks.md section 51:
+Conventions follow the contract in `quiz stub 51`:
 - rms_norm: x * rsqrt(mean(x**2, -1) + eps) * weight (eps inside the square root, no mean subtraction,
   no bias), as facebookresearch/llama's RMSNorm, computed in x's dtype.
 - apply_rope: Meta's interleaved pairing, the pair (2i, 2i+1) rotated by positions[t] * theta**(-2i/D)

@@ -1,6 +1,6 @@
 """Reference kernels for question 52: top-k routing, the load-balancing loss, and an MoE layer.
 
-Conventions follow ../../shared/spec/coding-tasks.md section 52: Mixtral renormalizes the top-k
+Conventions follow the contract in `quiz stub 52`: Mixtral renormalizes the top-k
 probabilities (HF MixtralSparseMoeBlock), Switch keeps the raw softmax probability; the balancing
 loss counts all k choices so that sum_e f_e == k (HF load_balancing_loss_func), without alpha.
 """

@@ -1,6 +1,6 @@
 """Reference kernels for question 53: sliding-window and strided (Sparse Transformer) attention patterns.
 
-Conventions follow ../../shared/spec/coding-tasks.md section 53. Masks are torch.bool with True meaning
+Conventions follow the contract in `quiz stub 53`. Masks are torch.bool with True meaning
 "query i may attend key j", built from the offset d = i - j:
 - sliding window (Longformer / Mistral style, causal): 0 <= d < window, i.e. `window` keys, itself included;
 - strided (Child et al. 2019, causal): local 0 <= d < stride; strided d >= 0 and d % stride == 0.

@@ -1,6 +1,6 @@
 """Reference kernels for question 54: LoRA adapters (forward, merge, initialization, parameter count).
 
-Conventions follow ../../shared/spec/coding-tasks.md section 54 and loralib / peft's LoRA Linear:
+Conventions follow the contract in `quiz stub 54` and loralib / peft's LoRA Linear:
 the scaling is alpha / r (not rsLoRA's alpha / sqrt(r)); A [r, in] starts from
 kaiming_uniform_(a=sqrt(5)) (uniform in +-1/sqrt(in)) and B [out, r] from zeros, so the adapted
 layer equals the frozen one at step 0. Nothing is detached: gradients reach x, A and B.

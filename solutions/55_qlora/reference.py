@@ -1,6 +1,6 @@
 """Reference kernels for question 55: NF4 block quantization (QLoRA) and 4-bit packing.
 
-Conventions follow ../../shared/spec/coding-tasks.md section 55, which follows bitsandbytes'
+Conventions follow the contract in `quiz stub 55`, which follows bitsandbytes'
 default backend (bitsandbytes/backends/default/ops.py): the weight is flattened row-major and cut
 into blocks of `blocksize`; each block is divided by its absmax (max |w|) in float32 and every value
 goes to the nearest NF4 level, found with torch.bucketize on the float32 midpoints between levels,

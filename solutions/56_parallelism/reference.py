@@ -1,6 +1,6 @@
 """Reference kernels for question 56: Megatron tensor parallelism, pipeline bubbles, ZeRO memory.
 
-Conventions follow ../../shared/spec/coding-tasks.md section 56 and Megatron-LM's
+Conventions follow the contract in `quiz stub 56` and Megatron-LM's
 ColumnParallelLinear / RowParallelLinear on PyTorch's [out, in] weights: a column-parallel layer
 splits W (and b) along dim 0 into contiguous equal shards, rank i taking rows i*out/p..(i+1)*out/p;
 a row-parallel layer splits W along dim 1. The MLP applies the exact (erf) GELU per rank, sums the

@@ -1,6 +1,6 @@
 """Reference kernels for question 57: gradient checkpointing by segments, and the sqrt(n) memory model.
 
-Conventions follow ../../shared/spec/coding-tasks.md section 57: the layers are split into contiguous
+Conventions follow the contract in `quiz stub 57`: the layers are split into contiguous
 chunks as torch.tensor_split(range(n), segments) splits them (the first n % segments chunks one
 layer longer), empty chunks are skipped, and every chunk runs under
 torch.utils.checkpoint.checkpoint(use_reentrant=False), whose default preserve_rng_state=True replays

@@ -1,6 +1,6 @@
 """Reference kernel for question 58: FlashAttention's forward pass, tiled, with the online softmax.
 
-Conventions follow ../../shared/spec/coding-tasks.md section 58 (FlashAttention-2's recurrence):
+Conventions follow the contract in `quiz stub 58` (FlashAttention-2's recurrence):
 - scale 1/sqrt(D); returns (out [B, H, Tq, D], lse [B, H, Tq]) with lse = logsumexp of the scaled, masked
   scores, both in q's dtype;
 - causal aligns bottom-right as flash-attn >= 2.1: query i sees keys j <= i + Tk - Tq (Tq <= Tk);

@@ -1,6 +1,6 @@
 """Reference kernels for question 59: affine and symmetric int8 quantization, and an int8 linear layer.
 
-Conventions follow ../../shared/spec/coding-tasks.md section 59, which follows PyTorch's
+Conventions follow the contract in `quiz stub 59`, which follows PyTorch's
 MinMaxObserver._calculate_qparams (torch/ao/quantization/observer.py): the range is widened to include
 0, the parameters are computed in float32 (so affine_qparams(-1.0, 1.0) gives zero point 127, not 128),
 the float32 eps is the smallest scale, and the symmetric denominator is (qmax - qmin) / 2 = 127.5 for

@@ -1,6 +1,6 @@
 """Reference kernels for question 60: static (calibrated) versus dynamic (per-input) quantization ranges.
 
-Conventions follow ../../shared/spec/coding-tasks.md section 60, built on task 59's rules, which this
+Conventions follow the contract in `quiz stub 60`, built on task 59's rules, which this
 file defines again itself (a submission is one file): affine parameters as torch's MinMaxObserver in
 float32 (range widened to include 0, float32 eps as the smallest scale), quantization with
 round-half-to-even after dividing in x's dtype, then clamping. calibrate_static is a MinMax observer:

@@ -1,6 +1,6 @@
 """Reference kernel for question 61: the knowledge-distillation loss of Hinton et al. (2015).
 
-Conventions follow ../../shared/spec/coding-tasks.md section 61: the soft term is the true KL
+Conventions follow the contract in `quiz stub 61`: the soft term is the true KL
 divergence KL(p_teacher || p_student) at temperature T, summed over classes and averaged over the
 batch (F.kl_div's "batchmean"), multiplied by T**2; the hard term is the mean cross-entropy of the
 student at temperature 1. The teacher is detached. Classes where the teacher's probability is 0

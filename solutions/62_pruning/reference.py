@@ -1,6 +1,6 @@
 """Reference kernels for question 62: magnitude pruning masks (local and global) and 2:4 sparsity.
 
-Conventions follow ../../shared/spec/coding-tasks.md section 62, which follows
+Conventions follow the contract in `quiz stub 62`, which follows
 torch.nn.utils.prune.L1Unstructured / global_unstructured: rank by |w| (never the signed value), prune
 k = round(amount * numel) entries with Python's round (half to even: round(2.5) == 2), and mark them
 False in a bool mask (True = keep). The global variant ranks all tensors' magnitudes together with one

@@ -1,6 +1,6 @@
 """Reference kernels for question 63: low-rank factorization (Eckart-Young-Mirsky).
 
-Conventions follow ../../shared/spec/coding-tasks.md section 63. The factors come from the exact
+Conventions follow the contract in `quiz stub 63`. The factors come from the exact
 SVD torch.linalg.svd (never the randomized torch.svd_lowrank): A = U_k diag(S_k) [m, k] and
 B = Vh_k [k, n], so that A @ B = U_k S_k V_k^T is the best rank-k approximation of W. The factors
 keep W's dtype and device; k = 0 gives empty factors of shapes [m, 0] and [0, n].

@@ -1,6 +1,6 @@
 """Reference kernels for question 64: speculative decoding's modified rejection sampling.
 
-Conventions follow ../../shared/spec/coding-tasks.md section 64 and Leviathan et al. / Chen et al. 2023
+Conventions follow the contract in `quiz stub 64` and Leviathan et al. / Chen et al. 2023
 as implemented by HF transformers' _speculative_sampling: draft i is accepted iff
 u[i] <= p[i, draft[i]] / q[i, draft[i]]; n counts the accepted prefix only (the first rejection ends
 the step); after a rejection at position n the next token comes from norm(max(0, p[n] - q[n])) (p[n]

@@ -1,6 +1,6 @@
 """Reference kernels for question 65: KV-cache sizing and one decoding step of paged attention.
 
-Conventions follow ../../shared/spec/coding-tasks.md section 65 and vLLM's PagedAttention: the KV cache
+Conventions follow the contract in `quiz stub 65` and vLLM's PagedAttention: the KV cache
 is a pool of physical blocks [num_blocks, block_size, Hkv, D]; a sequence's block table maps its
 logical block j to physical block block_table[j], so token t sits at (block_table[t // block_size],
 t % block_size). Only tokens 0..context_len-1 are read: slots past context_len in the last block and
