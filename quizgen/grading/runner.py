@@ -326,24 +326,27 @@ def _reap(final: bool) -> None:
     last_wait_ends = time.monotonic() + 0.5
     still_ending = []
     for pid, since in _retired:
-        while True:
-            try:
-                exited = os.waitpid(pid, os.WNOHANG)[0] != 0
-            except ChildProcessError:
-                exited = True
-            if exited:
-                break
-            if time.monotonic() > (last_wait_ends if final else since + RETIRED_GRACE_S):
+        give_up_at = last_wait_ends if final else since + RETIRED_GRACE_S
+        while not _exited(pid):
+            if time.monotonic() > give_up_at:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(pid, 0)
+                _exited(pid, block=True)
                 break
-            if not final:
-                still_ending.append((pid, since))
+            if final:
+                time.sleep(0.01)
+            else:
+                still_ending.append((pid, since))  # a later call reaps it
                 break
-            time.sleep(0.01)
     _retired[:] = still_ending
+
+
+def _exited(pid: int, block: bool = False) -> bool:
+    """Reap ``pid`` if it has exited (waiting for it when ``block``)."""
+    try:
+        return os.waitpid(pid, 0 if block else os.WNOHANG)[0] != 0
+    except ChildProcessError:
+        return True
 
 
 atexit.register(reap_retired, final=True)
